@@ -1,0 +1,93 @@
+"""Test-set evaluation: `python -m model.evaluate --weights PATH [--data-dir DIR] [--json]`.
+
+Prints accuracy, per-class accuracy, the confusion matrix and the misclassified test indices; with
+--json exactly one JSON object on stdout."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+from . import mnist
+from .capsnet import CapsNet
+from .device import pick_device
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
+
+
+@torch.no_grad()
+def predict(model: CapsNet, images: torch.Tensor, batch_size: int = 500, iterations: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, 28, 28) -> (predictions (N,), lengths (N, 10)) on the model's device, fp32."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    preds, lengths = [], []
+    for start in range(0, len(images), batch_size):
+        x = mnist.to_input(images[start : start + batch_size]).to(device)
+        out, _ = model(x, iterations=iterations)
+        lengths.append(out.lengths.cpu())
+        preds.append(out.lengths.argmax(1).cpu())
+    model.train(was_training)
+    return torch.cat(preds), torch.cat(lengths)
+
+
+def metrics(preds: torch.Tensor, labels: torch.Tensor) -> dict:
+    """accuracy (fraction), n, per-class accuracy, confusion[true][predicted], misclassified indices."""
+    confusion = torch.zeros(10, 10, dtype=torch.long)
+    confusion.index_put_((labels, preds), torch.ones_like(labels), accumulate=True)
+    per_class = (confusion.diag().float() / confusion.sum(1).clamp(min=1).float()).tolist()
+    wrong = (preds != labels).nonzero().flatten().tolist()
+    n = len(labels)
+    return {
+        "accuracy": (n - len(wrong)) / n if n else 0.0,
+        "n": n,
+        "per_class_accuracy": [round(a, 6) for a in per_class],
+        "confusion": confusion.tolist(),
+        "misclassified": wrong,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file")
+    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()), help="folder with the MNIST IDX files")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--iterations", type=int, default=None, help="routing iterations (default: the model's)")
+    ap.add_argument("--limit", type=int, default=None, help="evaluate only the first N test digits")
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    try:
+        device = pick_device(args.device)
+        model = load_weights(args.weights, device)
+        test = mnist.load(args.data_dir, "test")
+    except (WeightsError, mnist.MnistError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.iterations is not None and not 1 <= args.iterations <= 10:
+        print("error: --iterations must be in 1..10", file=sys.stderr)
+        return 2
+    images, labels = test.images, test.labels
+    if args.limit is not None:
+        images, labels = images[: args.limit], labels[: args.limit]
+    t0 = time.perf_counter()
+    preds, _ = predict(model, images, args.batch_size, args.iterations)
+    result = metrics(preds, labels)
+    result["seconds"] = round(time.perf_counter() - t0, 2)
+    result["weights"] = args.weights
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"accuracy {result['accuracy']:.4%} on n={result['n']} ({result['seconds']} s)")
+    print("per class: " + " ".join(f"{d}:{a:.4f}" for d, a in enumerate(result["per_class_accuracy"])))
+    print("confusion (rows true, columns predicted):")
+    for d, row in enumerate(result["confusion"]):
+        print(f"  {d}: " + " ".join(f"{c:5d}" for c in row))
+    print(f"misclassified ({len(result['misclassified'])}): {result['misclassified']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

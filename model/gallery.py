@@ -1,0 +1,65 @@
+"""Builds the sample gallery the page offers: `python -m model.gallery [--weights W] [--out F]`.
+
+About 10 MNIST test digits per class, plus test digits the shipped model gets wrong (they are the
+interesting ones to look inside), in one small JSON file: weights/gallery.json."""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from . import mnist
+from .evaluate import predict
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
+
+PER_CLASS = 10
+MISCLASSIFIED = 20
+
+
+def build(images: torch.Tensor, labels: torch.Tensor, preds: torch.Tensor | None) -> list[dict]:
+    chosen: list[tuple[int, str]] = []
+    for d in range(10):
+        idx = (labels == d).nonzero().flatten()
+        if preds is not None:
+            idx = idx[preds[idx] == d]  # the correct ones here; the wrong ones are listed apart
+        chosen += [(int(i), "") for i in idx[:PER_CLASS]]
+    if preds is not None:
+        wrong = (preds != labels).nonzero().flatten()[:MISCLASSIFIED]
+        chosen += [(int(i), "misclassified") for i in wrong]
+    out = []
+    for i, note in chosen:
+        entry = {"id": f"test-{i:05d}", "index": i, "label": int(labels[i]),
+                 "pixels": base64.b64encode(images[i].numpy().tobytes()).decode("ascii")}
+        if preds is not None:
+            entry["predicted"] = int(preds[i])
+        if note:
+            entry["note"] = note
+        out.append(entry)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()))
+    ap.add_argument("--out", default=str(DEFAULT_WEIGHTS.with_name("gallery.json")))
+    ap.add_argument("--no-model", action="store_true", help="skip predictions (no misclassified digits)")
+    args = ap.parse_args(argv)
+    try:
+        test = mnist.load(args.data_dir, "test")
+        preds = None if args.no_model else predict(load_weights(args.weights), test.images)[0]
+    except (WeightsError, mnist.MnistError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    samples = build(test.images, test.labels, preds)
+    Path(args.out).write_text(json.dumps({"source": "MNIST test set (t10k)", "samples": samples}) + "\n")
+    print(f"wrote {len(samples)} samples to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Any PIL-readable image -> the 28x28 input the model expects, made the way MNIST itself was made.
+
+Steps (LeCun et al.'s normalisation): find the ink (light-on-dark, dark-on-light or ink on a transparent
+background), crop to it, scale it to fit a 20x20 box keeping the aspect ratio (antialiased), then
+place it in 28x28 so its centre of mass is at the centre. Values end in [0, 1], white ink on black.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 28
+BOX = 20
+# Pixels decoded at most: refuses decompression bombs (a tiny file claiming huge dimensions) before
+# any pixel is decoded. 40 MP covers any phone photo.
+MAX_PIXELS = 40_000_000
+# Ink below this fraction of the strongest ink is treated as paper noise (JPEG ringing, scan grain)
+# when finding the digit's box.
+INK_THRESHOLD = 0.2
+# Less contrast than this between paper and ink means there is no digit to find.
+MIN_CONTRAST = 0.1
+
+
+class PreprocessError(ValueError):
+    """The image cannot become a digit; the message says why in words for the user."""
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], white digit on black
+    inverted: bool  # the input was dark ink on light paper
+    ink_from_alpha: bool  # the ink was read from the alpha channel (drawing on transparency)
+    source_size: tuple[int, int]  # (width, height) of what was given
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) of the ink in the given image
+
+    def describe(self) -> dict:
+        return {
+            "inverted": self.inverted,
+            "ink_from_alpha": self.ink_from_alpha,
+            "source_size": list(self.source_size),
+            "ink_box": list(self.box),
+        }
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decodes image bytes, refusing anything unreadable, truncated or too large."""
+    if not data:
+        raise PreprocessError("the image is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            # The size check below is ours and stricter; PIL's own bomb warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise PreprocessError(f"the image is {w}x{h} pixels; at most {MAX_PIXELS:,} pixels are accepted")
+        if w < 1 or h < 1:
+            raise PreprocessError("the image has no pixels")
+        img.load()  # decode now, so truncated data fails here and not later
+    except PreprocessError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+        raise PreprocessError(f"not a readable image ({e.__class__.__name__})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise PreprocessError(f"the image data is corrupt or truncated ({e})") from None
+    return img
+
+
+def _to_float_gray(img: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1] for 1-bit, 8-bit, 16-bit, 32-bit int and float images."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(img, dtype=np.float32) / 65535.0
+    if img.mode in ("I", "F"):
+        a = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if img.mode == "I" and a.max() > 255 else (255.0 if img.mode == "I" else max(float(a.max()), 1.0))
+        return np.clip(a / top, 0, 1)
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
+    """(ink in [0, 1] with 1 the strongest ink, inverted, ink_from_alpha)."""
+    img = ImageOps.exif_transpose(img)
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+        if (alpha > 0.5).mean() < 0.5:
+            # Mostly transparent: the opaque strokes are the ink, whatever their colour.
+            return alpha, False, True
+        # Mostly opaque: lay it on white paper and read it like any other picture.
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba).convert("L")
+    gray = _to_float_gray(img)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    inverted = bool(np.median(border) > 0.5)
+    return (1.0 - gray if inverted else gray), inverted, False
+
+
+def preprocess(img: Image.Image) -> Preprocessed:
+    """PIL image -> Preprocessed; raises PreprocessError if there is no digit to find."""
+    source_size = img.size
+    ink, inverted, from_alpha = ink_map(img)
+    border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
+    paper = float(np.median(border))
+    top = float(ink.max())
+    if top - paper < MIN_CONTRAST:
+        raise PreprocessError("no digit found: the image is blank (no ink stands out from the background)")
+    ink = np.clip((ink - paper) / (top - paper), 0, 1)
+    ys, xs = np.nonzero(ink > INK_THRESHOLD)
+    left, right, top_y, bottom = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    crop = ink[top_y:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    # BOX filtering averages every source pixel under each target pixel: the antialiasing MNIST has,
+    # and fast for huge inputs.
+    small = np.asarray(
+        Image.fromarray(crop.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.BOX),
+        dtype=np.float32,
+    )
+    small = np.clip(small, 0, 1)
+    if small.max() > 0:
+        small = small / small.max()
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    mass = small.sum()
+    cy = (small.sum(axis=1) * np.arange(new_h)).sum() / mass
+    cx = (small.sum(axis=0) * np.arange(new_w)).sum() / mass
+    # Put the centre of mass on the centre (13.5, 13.5), keeping the digit inside the frame.
+    oy = int(np.clip(round((SIZE - 1) / 2 - cy), 0, SIZE - new_h))
+    ox = int(np.clip(round((SIZE - 1) / 2 - cx), 0, SIZE - new_w))
+    out[oy : oy + new_h, ox : ox + new_w] = small
+    return Preprocessed(out, inverted, from_alpha, source_size, (int(left), int(top_y), int(right), int(bottom)))
+
+
+def preprocess_bytes(data: bytes) -> Preprocessed:
+    return preprocess(open_image(data))
+
+
+def validate_pixels(pixels) -> np.ndarray:
+    """A 28x28 nested list of finite numbers in [0, 1], used as the model's input unchanged."""
+    try:
+        a = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PreprocessError("pixels must be a 28x28 array of numbers") from None
+    if a.shape != (SIZE, SIZE):
+        raise PreprocessError(f"pixels must be 28x28, got shape {list(a.shape)}")
+    if not np.all(np.isfinite(a)):
+        raise PreprocessError("pixels contain NaN or Infinity")
+    if a.min() < 0 or a.max() > 1:
+        raise PreprocessError("pixels must be in [0, 1]")
+    if a.max() == 0:
+        raise PreprocessError("no digit found: every pixel is 0")
+    return a.astype(np.float32)
