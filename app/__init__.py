@@ -1,0 +1,36 @@
+"""CapsNet Visualizer web application: `create_app(config)` builds it; run_visualization.py serves it."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+
+from model.weights import DEFAULT_WEIGHTS
+
+from . import errors, resources, security
+from .api import bp as api_bp
+
+DEFAULTS = {
+    "WEIGHTS": str(DEFAULT_WEIGHTS),
+    "GALLERY": str(DEFAULT_WEIGHTS.with_name("gallery.json")),
+    "DEVICE": "auto",
+    "ALLOW_UNTRAINED": False,  # development only: serve a randomly initialised model
+    # Room for a large phone photo as a data URL; anything bigger is refused with 413 before parsing.
+    "MAX_CONTENT_LENGTH": 16 * 1000 * 1000,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    resources.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(api_bp)
+
+    @app.get("/")
+    def index():
+        return render_template("index.html")
+
+    return app

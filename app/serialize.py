@@ -1,0 +1,73 @@
+"""A forward pass's trace -> the JSON the page renders. Keys follow the trace's field names.
+
+Capsule maps are reshaped from the model's flat 1152 primary capsules to (32 types, 6, 6) so the page
+can draw them as they sit on the image; per-digit maps come first: (10, 32, 6, 6).
+See app/encoding.py for how each tensor is encoded and README.md ("API") for the full schema.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from model.capsnet import CapsNetConfig, Trace
+
+from .encoding import encode_float, encode_signed, encode_unsigned
+
+
+def _rounded(x: torch.Tensor, digits: int = 6) -> list:
+    return [round(float(v), digits) for v in x.flatten().tolist()]
+
+
+def _per_digit_map(x: torch.Tensor, cfg: CapsNetConfig) -> torch.Tensor:
+    """(1152, 10) -> (10, 32, 6, 6)."""
+    g = cfg.primary_grid
+    return x.T.reshape(cfg.digit_count, cfg.primary_types, g, g)
+
+
+def routing_mass(c: torch.Tensor, primary_lengths: torch.Tensor) -> torch.Tensor:
+    """Share of all primary-capsule evidence each digit receives: sum_i c_ij |u_i| / sum_i |u_i|.
+    c (1152, 10), primary_lengths (1152,) -> (10,), sums to 1."""
+    w = primary_lengths / primary_lengths.sum().clamp(min=1e-12)
+    return (c * w.unsqueeze(1)).sum(0)
+
+
+def trace_to_json(trace: Trace, cfg: CapsNetConfig, index: int = 0) -> dict:
+    """Example `index` of a traced batch -> the analysis JSON (everything but input and timing)."""
+    g = cfg.primary_grid
+    primary = trace.primary_caps[index]  # (1152, 8)
+    primary_lengths = trace.primary_lengths[index]  # (1152,)
+    iterations = []
+    for step in trace.routing:
+        c = step.c[index]  # (1152, 10)
+        iterations.append({
+            "c": encode_unsigned(_per_digit_map(c, cfg)),
+            "agreement": encode_signed(_per_digit_map(step.agreement[index], cfg)),
+            "mass": _rounded(routing_mass(c, primary_lengths)),
+            "lengths": _rounded(step.v[index].norm(dim=-1)),
+        })
+    lengths = trace.lengths[index]
+    return {
+        "prediction": int(lengths.argmax()),
+        "lengths": _rounded(lengths),
+        "iterations": len(trace.routing),
+        "layers": {
+            "conv1": {"maps": encode_unsigned(trace.conv1[index])},
+            "primary_caps": {
+                "lengths": encode_float(primary_lengths.view(cfg.primary_types, g, g), "float16"),
+                "vectors": encode_signed(primary.view(cfg.primary_types, g, g, cfg.primary_dim)),
+            },
+            "routing": {"iterations": iterations},
+            "digit_caps": {
+                "vectors": encode_float(trace.digit_caps[index]),
+                "lengths": _rounded(lengths),
+            },
+            "reconstruction": {
+                "digit": int(trace.decoded_digit[index]),
+                "image": encode_float(trace.reconstruction[index], "float16"),
+            },
+        },
+    }
+
+
+def image_to_json(image: np.ndarray) -> dict:
+    return encode_float(image, "float16")

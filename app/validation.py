@@ -1,0 +1,142 @@
+"""Turning a request into checked arguments, or an ApiError that says what was wrong (always 4xx).
+
+Nothing here touches the model: it parses and checks, and the views pass the results on."""
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from flask import Request
+
+from model.preprocess import PreprocessError, preprocess_bytes, validate_pixels
+
+MAX_ITERATIONS = 10
+DATA_URL = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,", re.ASCII)
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AnalyzeInput:
+    image: np.ndarray  # (28, 28) float32 in [0, 1]
+    source: str  # "upload", "image", "pixels" or "sample"
+    preprocessing: dict | None  # what preprocessing did, for images
+    sample: str | None
+    iterations: int
+    uniform_routing: bool
+
+
+def json_body(request: Request) -> dict:
+    if not request.is_json:
+        raise ApiError("send JSON with Content-Type: application/json", 415)
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError("the request body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError("the JSON body must be an object")
+    return body
+
+
+def integer(body: dict, key: str, lo: int, hi: int, default: int | None = None) -> int:
+    value = body.get(key, default)
+    if value is None:
+        raise ApiError(f"'{key}' is required (an integer in {lo}..{hi})")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(f"'{key}' must be an integer in {lo}..{hi}, got {value!r:.40}")
+    if not lo <= value <= hi:
+        raise ApiError(f"'{key}' must be in {lo}..{hi}, got {value}")
+    return value
+
+
+def boolean(body: dict, key: str, default: bool = False) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise ApiError(f"'{key}' must be true or false")
+    return value
+
+
+def vector(body: dict, key: str, length: int, limit: float) -> np.ndarray:
+    """A list of `length` finite numbers, each within [-limit, limit]."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) != length:
+        raise ApiError(f"'{key}' must be a list of {length} numbers")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise ApiError(f"'{key}' must contain only numbers")
+    if not all(math.isfinite(x) for x in value):
+        raise ApiError(f"'{key}' contains NaN or Infinity")
+    if any(abs(x) > limit for x in value):
+        raise ApiError(f"'{key}' values must be within [-{limit}, {limit}]")
+    return np.asarray(value, dtype=np.float32)
+
+
+def _decode_image_field(value) -> bytes:
+    if not isinstance(value, str):
+        raise ApiError("'image' must be a string: a data URL or base64 image bytes")
+    payload = DATA_URL.sub("", value, count=1)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("'image' is not valid base64") from None
+
+
+def _from_image_bytes(data: bytes) -> tuple[np.ndarray, dict]:
+    try:
+        p = preprocess_bytes(data)
+    except PreprocessError as e:
+        raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
+    return p.image, p.describe()
+
+
+def analyze_input(request: Request, samples, default_iterations: int) -> AnalyzeInput:
+    """multipart (field `image`) or JSON with exactly one of image / pixels / sample."""
+    if request.mimetype == "multipart/form-data":
+        file = request.files.get("image")
+        if file is None:
+            raise ApiError("multipart upload needs a file field named 'image'")
+        options = request.form.to_dict()
+        try:
+            body = {k: (int(v) if k == "iterations" else v == "true") for k, v in options.items()
+                    if k in ("iterations", "uniform_routing")}
+        except ValueError:
+            raise ApiError("'iterations' must be an integer") from None
+        image, info = _from_image_bytes(file.read())
+        source, sample = "upload", None
+    else:
+        body = json_body(request)
+        given = [k for k in ("image", "pixels", "sample") if k in body]
+        if len(given) != 1:
+            raise ApiError("give exactly one of 'image' (data URL or base64), 'pixels' (28x28 in [0, 1]) "
+                           f"or 'sample' (a gallery id); got {given or 'none'}")
+        source, sample, info = given[0], None, None
+        if source == "image":
+            image, info = _from_image_bytes(_decode_image_field(body["image"]))
+        elif source == "pixels":
+            try:
+                image = validate_pixels(body["pixels"])
+            except PreprocessError as e:
+                raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
+        else:
+            sample = body["sample"]
+            if not isinstance(sample, str) or sample not in samples:
+                raise ApiError(f"unknown sample id {sample!r:.40}; GET /api/samples lists them", 404)
+            image = samples.image(sample)
+    unknown = set(body) - {"image", "pixels", "sample", "iterations", "uniform_routing"}
+    if unknown:
+        raise ApiError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    return AnalyzeInput(
+        image=image,
+        source=source,
+        preprocessing=info,
+        sample=sample,
+        iterations=integer(body, "iterations", 1, MAX_ITERATIONS, default=default_iterations),
+        uniform_routing=boolean(body, "uniform_routing"),
+    )

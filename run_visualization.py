@@ -1,0 +1,56 @@
+"""Start CapsNet Visualizer: `python run_visualization.py [--host 127.0.0.1] [--port 5000] ...`.
+
+Loads the model once and serves the page and the JSON API with waitress (a production WSGI server;
+Flask's development server is never used here)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from model.weights import DEFAULT_WEIGHTS, WeightsError
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes the tool to your network")
+    ap.add_argument("--port", type=int, default=5000)
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=4, help="request worker threads")
+    ap.add_argument("--allow-untrained", action="store_true",
+                    help="development only: serve a randomly initialised model if no weights are wanted")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port {args.port} is not a TCP port (1..65535)", file=sys.stderr)
+        return 2
+    if args.threads < 1:
+        print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    # Imported late so that --help answers without loading torch.
+    import waitress
+
+    from app import create_app
+
+    try:
+        app = create_app({"WEIGHTS": args.weights, "DEVICE": args.device, "ALLOW_UNTRAINED": args.allow_untrained})
+    except (WeightsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
+    print(f"CapsNet Visualizer: open http://{shown}:{args.port}", flush=True)
+    try:
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="capsnet-visualizer")
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port} ({e.strerror or e})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

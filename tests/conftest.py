@@ -1,0 +1,44 @@
+"""Shared fixtures: a tiny random checkpoint in a temp folder (tests never need the trained weights,
+except those that test the shipped weights), and an app + client built from it by the factory."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.capsnet import CapsNet
+from model.weights import save_weights
+
+ROOT = Path(__file__).resolve().parent.parent
+GALLERY = ROOT / "weights" / "gallery.json"
+
+# Tests share 2 cores with each other and anything else running; one thread keeps them predictable.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory) -> Path:
+    """A randomly initialised CapsNet saved like the shipped weights, with a manifest and gallery."""
+    folder = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    path = folder / "capsnet_mnist.pt"
+    save_weights(CapsNet(), path)
+    (folder / "manifest.json").write_text(json.dumps({"test_accuracy": 0.1, "epochs": 0, "note": "random test weights"}))
+    shutil.copy(GALLERY, folder / "gallery.json")
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(random_weights):
+    from app import create_app
+
+    return create_app({"WEIGHTS": str(random_weights), "GALLERY": str(random_weights.with_name("gallery.json")),
+                       "DEVICE": "cpu", "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
