@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -138,6 +139,7 @@ def train(args) -> int:
 
     t_start = time.time()
     epoch = start_epoch
+    distributed = None
     try:
         for epoch in range(start_epoch, args.epochs):
             for group in optimizer.param_groups:
@@ -196,16 +198,31 @@ def train(args) -> int:
             log.warning("interrupted in epoch %d: checkpoint saved to %s; --resume restarts that epoch",
                         epoch + 1, ckpt_path)
         return 130
+    else:
+        if d.world > 1:
+            distributed = {"world_size": d.world, "backend": dist.get_backend(),
+                           "parameter_checksums": rank_checksums(model, d.world)}
     finally:
         if d.world > 1:
             dist.destroy_process_group()
 
     if d.main:
-        write_release(model, args, history, data_checksums, counts, device, time.time() - t_start, test_set)
+        write_release(model, args, history, data_checksums, counts, device, time.time() - t_start, test_set,
+                      distributed)
     return 0
 
 
-def write_release(model, args, history, data_checksums, counts, device, seconds, test_set) -> None:
+def rank_checksums(model: CapsNet, world: int) -> list[str]:
+    """sha256 of every rank's parameters, gathered on all ranks: DDP must leave them identical."""
+    h = hashlib.sha256()
+    for _, p in sorted(model.state_dict().items()):
+        h.update(p.detach().float().cpu().contiguous().numpy().tobytes())
+    gathered: list[str] = [""] * world
+    dist.all_gather_object(gathered, h.hexdigest())
+    return gathered
+
+
+def write_release(model, args, history, data_checksums, counts, device, seconds, test_set, distributed=None) -> None:
     """The weights, the full test evaluation and the manifest the server and the page show."""
     out = Path(args.out)
     save_weights(model, out)
@@ -237,6 +254,8 @@ def write_release(model, args, history, data_checksums, counts, device, seconds,
         "seed": args.seed,
         "history_file": "history.json",
     }
+    if distributed:
+        manifest["distributed"] = distributed
     out.with_name("manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     out.with_name("history.json").write_text(json.dumps(history, indent=2) + "\n")
     log.info("wrote %s: test accuracy %.4f on %d", out, result["accuracy"], result["n"])
