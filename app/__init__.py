@@ -1,12 +1,19 @@
 """CapsNet Visualizer web application: `create_app(config)` builds it; run_visualization.py serves it."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from pathlib import Path
+
+import plotly
+from flask import Flask, render_template, send_file
 
 from model.weights import DEFAULT_WEIGHTS
 
 from . import errors, resources, security
 from .api import bp as api_bp
+
+# The chart library ships inside the installed plotly package; serving it from there keeps the page
+# offline-capable without copying 4.8 MB into the repository.
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 DEFAULTS = {
     "WEIGHTS": str(DEFAULT_WEIGHTS),
@@ -32,5 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     @app.get("/")
     def index():
         return render_template("index.html")
+
+    @app.get("/vendor/plotly.min.js")
+    def plotly_js():
+        return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=86400, conditional=True)
 
     return app
