@@ -6,12 +6,12 @@ import time
 import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
-from model import inference
+from model import inference, transforms
 
 from . import resources
 from .encoding import encode_float, encode_unsigned
-from .serialize import image_to_json, trace_to_json
-from .validation import ApiError, analyze_input, integer, json_body, vector
+from .serialize import image_to_json, trace_to_json, votes_to_json
+from .validation import ApiError, analyze_input, integer, json_body, no_unknown_fields, vector
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -43,12 +43,16 @@ def samples():
 def analyze():
     t0 = time.perf_counter()
     r = resources.get()
-    given = analyze_input(request, r.gallery, r.model.config.routing_iterations)
+    given, _ = _analyze_input(r)
+    image = transforms.apply_one(given.image, given.transform)
     t1 = time.perf_counter()
-    _, trace = inference.analyze(r.model, given.image, given.iterations, given.uniform_routing)
+    _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
     t2 = time.perf_counter()
     body = trace_to_json(trace, r.model.config)
-    body["input"] = image_to_json(given.image)
+    body["input"] = image_to_json(image)
+    body["transform"] = given.transform.to_dict()
+    if given.votes_for is not None:
+        body["votes"] = votes_to_json(trace, given.votes_for)
     body["source"] = given.source
     body["sample"] = given.sample
     body["preprocessing"] = given.preprocessing
@@ -60,13 +64,49 @@ def analyze():
     return jsonify(body)
 
 
+@bp.post("/sweep")
+def sweep():
+    """One transform parameter across its range: how the capsules respond (equivariance explorer)."""
+    r = resources.get()
+    given, body = _analyze_input(r, extra_fields=("parameter",))
+    name = body.get("parameter")
+    if name not in transforms.RANGES:
+        raise ApiError(f"'parameter' must be one of: {', '.join(transforms.RANGES)}")
+    if not given.transform.is_identity:
+        raise ApiError("'transform' is not used by /api/sweep; the sweep starts from the untransformed input")
+    values = transforms.sweep_values(name)
+    result = inference.sweep(r.model, given.image, name, values, given.iterations)
+    return jsonify(parameter=name, values=values, iterations=given.iterations,
+                   images=encode_unsigned(result.images), lengths=encode_float(result.lengths),
+                   vectors=encode_float(result.digit_caps))
+
+
+@bp.get("/report")
+def report():
+    r = resources.get()
+    if r.report is None:
+        raise ApiError("no model report shipped with these weights (python -m model.evaluate --report)", 404)
+    return jsonify(r.report)
+
+
+@bp.get("/capsule_stats")
+def capsule_stats():
+    r = resources.get()
+    if r.capsule_stats is None:
+        raise ApiError("no capsule statistics shipped with these weights (python -m model.capsule_stats)", 404)
+    return jsonify(r.capsule_stats)
+
+
+def _analyze_input(r, extra_fields=()):
+    cfg = r.model.config
+    return analyze_input(request, r.gallery, cfg.routing_iterations, cfg.primary_count, extra_fields)
+
+
 def _decoder_args() -> tuple[int, np.ndarray]:
     body = json_body(request)
     r = resources.get()
     cfg = r.model.config
-    unknown = set(body) - {"digit", "vector"}
-    if unknown:
-        raise ApiError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    no_unknown_fields(body, {"digit", "vector"})
     digit = integer(body, "digit", 0, cfg.digit_count - 1)
     return digit, vector(body, "vector", cfg.digit_dim, VECTOR_LIMIT)
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from flask import Flask, current_app
@@ -29,6 +30,8 @@ class Resources:
     kernels_json: bytes
     kernels_etag: str
     model_info: dict
+    report: dict | None  # weights/report.json, from model.evaluate --report
+    capsule_stats: dict | None  # weights/capsule_stats.json, from model.capsule_stats
 
 
 def _kernels(model: CapsNet) -> bytes:
@@ -60,8 +63,22 @@ def load(config: dict) -> Resources:
         "primary_capsules": cfg.primary_count,
         "manifest": manifest,
     }
+    shipped = None if config["ALLOW_UNTRAINED"] else Path(config["WEIGHTS"])
     return Resources(model, manifest, bool(config["ALLOW_UNTRAINED"]), Gallery(config["GALLERY"]),
-                     kernels, hashlib.sha256(kernels).hexdigest()[:32], info)
+                     kernels, hashlib.sha256(kernels).hexdigest()[:32], info,
+                     _optional_json(shipped, "report.json"), _optional_json(shipped, "capsule_stats.json"))
+
+
+def _optional_json(weights: Path | None, name: str) -> dict | None:
+    """A file shipped beside the weights, or None when absent (its endpoint then answers 404)."""
+    if weights is None:
+        return None
+    try:
+        return json.loads(weights.with_name(name).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{weights.with_name(name)} is unreadable ({e})") from None
 
 
 def init_app(app: Flask) -> None:

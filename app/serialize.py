@@ -71,3 +71,13 @@ def trace_to_json(trace: Trace, cfg: CapsNetConfig, index: int = 0) -> dict:
 
 def image_to_json(image: np.ndarray) -> dict:
     return encode_float(image, "float16")
+
+
+def votes_to_json(trace: Trace, capsule: int, index: int = 0) -> dict:
+    """Primary capsule `capsule`'s vector, its votes u_hat_j|i for every digit and its c_ij per iteration."""
+    return {
+        "capsule": capsule,
+        "vector": encode_float(trace.primary_caps[index, capsule]),
+        "u_hat": encode_float(trace.u_hat[index, capsule]),  # (10, 16)
+        "c": [_rounded(step.c[index, capsule]) for step in trace.routing],  # per iteration, (10,)
+    }

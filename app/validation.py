@@ -13,6 +13,7 @@ import numpy as np
 from flask import Request
 
 from model.preprocess import PreprocessError, preprocess_bytes, validate_pixels
+from model.transforms import RANGES, Transform
 
 MAX_ITERATIONS = 10
 DATA_URL = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,", re.ASCII)
@@ -33,12 +34,17 @@ class AnalyzeInput:
     sample: str | None
     iterations: int
     uniform_routing: bool
+    transform: Transform
+    votes_for: int | None  # a primary capsule whose votes u_hat_j|i to send back
 
 
 def json_body(request: Request) -> dict:
     if not request.is_json:
         raise ApiError("send JSON with Content-Type: application/json", 415)
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json raises this, not ValueError, for arrays nested thousands deep
+        body = None
     if body is None:
         raise ApiError("the request body is not valid JSON")
     if not isinstance(body, dict):
@@ -78,6 +84,47 @@ def vector(body: dict, key: str, length: int, limit: float) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _pixels(value) -> np.ndarray:
+    # numpy would quietly turn "0.5" and true into numbers; JSON pixels must be numbers.
+    if isinstance(value, list) and all(isinstance(row, list) for row in value):
+        if not all(_is_number(x) for row in value for x in row):
+            raise ApiError("pixels must be a 28x28 array of numbers")
+    try:
+        return validate_pixels(value)
+    except PreprocessError as e:
+        raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
+
+
+def no_unknown_fields(body: dict, allowed: set[str]) -> None:
+    unknown = set(body) - allowed
+    if unknown:
+        raise ApiError(f"unknown field(s): {', '.join(sorted(unknown))}")
+
+
+def number(value, name: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(f"'{name}' must be a number in [{lo}, {hi}]")
+    if not math.isfinite(value):
+        raise ApiError(f"'{name}' is NaN or Infinity")
+    if not lo <= value <= hi:
+        raise ApiError(f"'{name}' must be in [{lo}, {hi}], got {value}")
+    return float(value)
+
+
+def transform(value) -> Transform:
+    """{"rotate": deg, "shift_x": px, "shift_y": px, "scale": f, "shear": f, "thickness": px}, any subset."""
+    if value is None:
+        return Transform()
+    if not isinstance(value, dict):
+        raise ApiError("'transform' must be an object with any of: " + ", ".join(RANGES))
+    no_unknown_fields(value, set(RANGES))
+    return Transform(**{k: number(v, f"transform.{k}", *RANGES[k][:2]) for k, v in value.items()})
+
+
 def _decode_image_field(value) -> bytes:
     if not isinstance(value, str):
         raise ApiError("'image' must be a string: a data URL or base64 image bytes")
@@ -96,8 +143,10 @@ def _from_image_bytes(data: bytes) -> tuple[np.ndarray, dict]:
     return p.image, p.describe()
 
 
-def analyze_input(request: Request, samples, default_iterations: int) -> AnalyzeInput:
-    """multipart (field `image`) or JSON with exactly one of image / pixels / sample."""
+def analyze_input(request: Request, samples, default_iterations: int, primary_count: int,
+                  extra_fields: tuple[str, ...] = ()) -> tuple[AnalyzeInput, dict]:
+    """multipart (field `image`) or JSON with exactly one of image / pixels / sample. Returns the
+    checked input and the raw body, for endpoints that take `extra_fields` of their own."""
     if request.mimetype == "multipart/form-data":
         file = request.files.get("image")
         if file is None:
@@ -120,18 +169,15 @@ def analyze_input(request: Request, samples, default_iterations: int) -> Analyze
         if source == "image":
             image, info = _from_image_bytes(_decode_image_field(body["image"]))
         elif source == "pixels":
-            try:
-                image = validate_pixels(body["pixels"])
-            except PreprocessError as e:
-                raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
+            image = _pixels(body["pixels"])
         else:
             sample = body["sample"]
             if not isinstance(sample, str) or sample not in samples:
                 raise ApiError(f"unknown sample id {sample!r:.40}; GET /api/samples lists them", 404)
             image = samples.image(sample)
-    unknown = set(body) - {"image", "pixels", "sample", "iterations", "uniform_routing"}
-    if unknown:
-        raise ApiError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    no_unknown_fields(body, {"image", "pixels", "sample", "iterations", "uniform_routing", "transform",
+                             "votes_for", *extra_fields})
+    votes_for = body.get("votes_for")
     return AnalyzeInput(
         image=image,
         source=source,
@@ -139,4 +185,6 @@ def analyze_input(request: Request, samples, default_iterations: int) -> Analyze
         sample=sample,
         iterations=integer(body, "iterations", 1, MAX_ITERATIONS, default=default_iterations),
         uniform_routing=boolean(body, "uniform_routing"),
-    )
+        transform=transform(body.get("transform")),
+        votes_for=None if votes_for is None else integer(body, "votes_for", 0, primary_count - 1),
+    ), body

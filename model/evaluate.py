@@ -5,9 +5,11 @@ Prints accuracy, per-class accuracy, the confusion matrix and the misclassified 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -49,6 +51,30 @@ def metrics(preds: torch.Tensor, labels: torch.Tensor) -> dict:
     }
 
 
+def _digit(images, labels, preds, lengths, i: int) -> dict:
+    top2 = lengths[i].topk(2)
+    return {"index": i, "label": int(labels[i]), "predicted": int(preds[i]),
+            "top2": [[int(d), round(float(v), 4)] for v, d in zip(top2.values, top2.indices)],
+            "pixels": base64.b64encode(images[i].numpy().tobytes()).decode("ascii")}
+
+
+def report(images, labels, preds, lengths, result: dict, history: list | None, lowest: int = 30) -> dict:
+    """The model report the page shows: metrics, training curves, and the digits worth looking at
+    (every misclassified one, and the correct ones with the smallest margin between the top two
+    lengths), each with its 28x28 uint8 pixels in base64 so the page can open it in the main view."""
+    top2 = lengths.topk(2, dim=1).values
+    margin = top2[:, 0] - top2[:, 1]
+    correct = (preds == labels).nonzero().flatten()
+    closest = correct[margin[correct].argsort()[:lowest]].tolist()
+    return {
+        "accuracy": result["accuracy"], "n": result["n"],
+        "per_class_accuracy": result["per_class_accuracy"], "confusion": result["confusion"],
+        "misclassified": [_digit(images, labels, preds, lengths, i) for i in result["misclassified"]],
+        "lowest_margin": [_digit(images, labels, preds, lengths, i) for i in closest],
+        "history": history,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file")
@@ -58,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="evaluate only the first N test digits")
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--report", default=None, metavar="PATH",
+                    help="also write the model report for the page (weights/report.json)")
     args = ap.parse_args(argv)
     try:
         device = pick_device(args.device)
@@ -73,10 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None:
         images, labels = images[: args.limit], labels[: args.limit]
     t0 = time.perf_counter()
-    preds, _ = predict(model, images, args.batch_size, args.iterations)
+    preds, lengths = predict(model, images, args.batch_size, args.iterations)
     result = metrics(preds, labels)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["weights"] = args.weights
+    if args.report:
+        history_file = Path(args.weights).with_name("history.json")
+        history = json.loads(history_file.read_text()) if history_file.exists() else None
+        Path(args.report).write_text(json.dumps(report(images, labels, preds, lengths, result, history)) + "\n")
     if args.json:
         print(json.dumps(result))
         return 0

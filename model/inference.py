@@ -2,9 +2,12 @@
 and the paper's Fig. 4 perturbation grid. Plain torch; the callers own threading and I/O."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
+from . import transforms
 from .capsnet import CapsNet, CapsOutput, Trace
 
 # Paper Fig. 4: each dimension tweaked by steps of 0.05 in [-0.25, 0.25].
@@ -45,3 +48,20 @@ def perturbation_grid(model: CapsNet, digit: int, vector: np.ndarray, steps=PERT
     digits = torch.full((dims * n,), digit, device=device)
     images = model.decode_vector(digits, vectors.view(dims * n, dims))
     return images.view(dims, n, *images.shape[1:]).cpu().numpy()
+
+
+class Sweep(NamedTuple):
+    values: list[float]
+    images: np.ndarray  # (n, 28, 28) the transformed inputs
+    lengths: np.ndarray  # (n, 10)
+    digit_caps: np.ndarray  # (n, 10, 16)
+
+
+@torch.inference_mode()
+def sweep(model: CapsNet, image: np.ndarray, name: str, values: list[float], iterations: int) -> Sweep:
+    """One transform parameter `name` taken through `values`, all other parameters at identity:
+    the transformed images and what the capsules make of them, in one batched forward pass."""
+    x = torch.as_tensor(image, dtype=torch.float32, device=_device(model)).view(1, 1, *image.shape)
+    batch = transforms.apply(x, [transforms.Transform(**{name: v}) for v in values])
+    out, _ = model(batch, iterations=iterations)
+    return Sweep(list(values), batch[:, 0].cpu().numpy(), out.lengths.cpu().numpy(), out.digit_caps.cpu().numpy())

@@ -1,0 +1,70 @@
+"""Per-class statistics of the digit capsules over the training set, for the decoder lab's slider
+ranges (mean ± 3σ) and the histogram behind each slider: `python -m model.capsule_stats`.
+
+For each class d, over the training digits labelled d, the 16 dimensions of capsule d (the capsule
+the decoder sees for them): mean, standard deviation and a histogram over mean ± 4σ."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from . import mnist
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
+
+BINS = 24
+
+
+@torch.no_grad()
+def class_vectors(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """(N, 16): every digit's own-class capsule vector."""
+    out = []
+    device = next(model.parameters()).device
+    for start in range(0, len(images), batch_size):
+        x = mnist.to_input(images[start : start + batch_size]).to(device)
+        caps, _ = model(x)
+        y = labels[start : start + batch_size].to(device)
+        out.append(caps.digit_caps[torch.arange(len(y), device=device), y].cpu())
+    return torch.cat(out)
+
+
+def stats(vectors: torch.Tensor, labels: torch.Tensor) -> dict:
+    classes = []
+    for d in range(10):
+        v = vectors[labels == d]  # (n_d, 16)
+        mean, std = v.mean(0), v.std(0)
+        dims = []
+        for k in range(v.shape[1]):
+            lo, hi = float(mean[k] - 4 * std[k]), float(mean[k] + 4 * std[k])
+            hist = torch.histc(v[:, k], bins=BINS, min=lo, max=hi)
+            dims.append({"mean": round(float(mean[k]), 5), "std": round(float(std[k]), 5),
+                         "hist_range": [round(lo, 5), round(hi, 5)], "hist": [int(c) for c in hist.tolist()]})
+        classes.append({"digit": d, "n": int(len(v)), "dims": dims})
+    return {"source": "MNIST training set, each digit's own capsule", "bins": BINS, "classes": classes}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()))
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N training digits")
+    ap.add_argument("--out", default=str(DEFAULT_WEIGHTS.with_name("capsule_stats.json")))
+    args = ap.parse_args(argv)
+    try:
+        model = load_weights(args.weights)
+        train = mnist.load(args.data_dir, "train")
+    except (WeightsError, mnist.MnistError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    images, labels = train.images[: args.limit], train.labels[: args.limit]
+    result = stats(class_vectors(model, images, labels), labels)
+    Path(args.out).write_text(json.dumps(result) + "\n")
+    print(f"wrote {args.out} from {len(labels)} training digits")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
