@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     try:
         app = create_app({"WEIGHTS": args.weights, "DEVICE": args.device, "ALLOW_UNTRAINED": args.allow_untrained})
     except (WeightsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        # One line, whatever the underlying library put in its message (torch.load's span several).
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
         return 1
     shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
     print(f"CapsNet Visualizer: open http://{shown}:{args.port}", flush=True)

@@ -129,9 +129,10 @@ def preprocess(img: Image.Image) -> Preprocessed:
     mass = small.sum()
     cy = (small.sum(axis=1) * np.arange(new_h)).sum() / mass
     cx = (small.sum(axis=0) * np.arange(new_w)).sum() / mass
-    # Put the centre of mass on the centre (13.5, 13.5), keeping the digit inside the frame.
-    oy = int(np.clip(round((SIZE - 1) / 2 - cy), 0, SIZE - new_h))
-    ox = int(np.clip(round((SIZE - 1) / 2 - cx), 0, SIZE - new_w))
+    # Put the centre of mass where MNIST has it, (14, 14) in pixel indices (the test set's mean is
+    # (13.99, 14.00)), keeping the digit inside the frame; 13.5 shifted 3 in 4 MNIST digits by 1 px.
+    oy = int(np.clip(round(SIZE / 2 - cy), 0, SIZE - new_h))
+    ox = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - new_w))
     out[oy : oy + new_h, ox : ox + new_w] = small
     return Preprocessed(out, inverted, from_alpha, source_size, (int(left), int(top_y), int(right), int(bottom)))
 

@@ -47,7 +47,7 @@ def load_weights(path: Path | str, device: str | torch.device = "cpu") -> CapsNe
         model = CapsNet(config)
         model.load_state_dict(blob["state_dict"])
     except Exception as e:  # any unreadable file is the same user-facing problem
-        raise WeightsError(f"weights file {path} is corrupt or not CapsNet weights ({type(e).__name__}: {e}); {hint}") from None
+        raise WeightsError(f"weights file {path} is corrupt or not CapsNet weights ({type(e).__name__}: {' '.join(str(e).split())[:200]}); {hint}") from None
     return model.to(device).eval()
 
 
