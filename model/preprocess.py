@@ -21,6 +21,9 @@ MAX_PIXELS = 40_000_000
 # Ink below this fraction of the strongest ink is treated as paper noise (JPEG ringing, scan grain)
 # when finding the digit's box.
 INK_THRESHOLD = 0.2
+# Larger images are first box-reduced to about this size: a digit needs no more, and a 40 MP photo
+# would otherwise cost seconds of float work per request.
+WORK_SIZE = 1024
 # Less contrast than this between paper and ink means there is no digit to find.
 MIN_CONTRAST = 0.1
 
@@ -60,6 +63,8 @@ def open_image(data: bytes) -> Image.Image:
             raise PreprocessError(f"the image is {w}x{h} pixels; at most {MAX_PIXELS:,} pixels are accepted")
         if w < 1 or h < 1:
             raise PreprocessError("the image has no pixels")
+        if img.format == "JPEG" and max(w, h) > 2 * WORK_SIZE:
+            img.draft(img.mode, (WORK_SIZE, WORK_SIZE))  # JPEG can decode at 1/2..1/8 scale directly
         img.load()  # decode now, so truncated data fails here and not later
     except PreprocessError:
         raise
@@ -81,11 +86,29 @@ def _to_float_gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+
+
+def _reduce(img: Image.Image) -> Image.Image:
+    """Box-average a large image down to about WORK_SIZE, in a mode Image.reduce supports."""
+    factor = -(-max(img.size) // WORK_SIZE)
+    if factor <= 1:
+        return img
+    img = ImageOps.exif_transpose(img)
+    if _has_alpha(img):
+        img = img.convert("RGBA")
+    elif img.mode.startswith("I;16"):
+        img = img.convert("I")
+    elif img.mode not in ("L", "RGB", "I", "F"):
+        img = img.convert("L")
+    return img.reduce(factor)
+
+
 def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
     """(ink in [0, 1] with 1 the strongest ink, inverted, ink_from_alpha)."""
     img = ImageOps.exif_transpose(img)
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if has_alpha:
+    if _has_alpha(img):
         rgba = img.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
         if (alpha > 0.5).mean() < 0.5:
@@ -103,7 +126,8 @@ def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
 def preprocess(img: Image.Image) -> Preprocessed:
     """PIL image -> Preprocessed; raises PreprocessError if there is no digit to find."""
     source_size = img.size
-    ink, inverted, from_alpha = ink_map(img)
+    work = _reduce(img)
+    ink, inverted, from_alpha = ink_map(work)
     border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
     paper = float(np.median(border))
     top = float(ink.max())
@@ -134,7 +158,9 @@ def preprocess(img: Image.Image) -> Preprocessed:
     oy = int(np.clip(round(SIZE / 2 - cy), 0, SIZE - new_h))
     ox = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - new_w))
     out[oy : oy + new_h, ox : ox + new_w] = small
-    return Preprocessed(out, inverted, from_alpha, source_size, (int(left), int(top_y), int(right), int(bottom)))
+    k = source_size[0] / work.size[0] if work.size[0] else 1  # ink box back in the given image's pixels
+    box = (int(left * k), int(top_y * k), min(int(right * k), source_size[0]), min(int(bottom * k), source_size[1]))
+    return Preprocessed(out, inverted, from_alpha, source_size, box)
 
 
 def preprocess_bytes(data: bytes) -> Preprocessed:
