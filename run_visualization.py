@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
-from model.weights import DEFAULT_WEIGHTS, WeightsError
+# model.weights.DEFAULT_WEIGHTS, spelled out here because importing model.weights imports torch.
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "capsnet_mnist.pt"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,6 +38,7 @@ def main(argv=None) -> int:
     import waitress
 
     from app import create_app
+    from model.weights import WeightsError
 
     try:
         app = create_app({"WEIGHTS": args.weights, "DEVICE": args.device, "ALLOW_UNTRAINED": args.allow_untrained})

@@ -68,7 +68,9 @@ def open_image(data: bytes) -> Image.Image:
         img.load()  # decode now, so truncated data fails here and not later
     except PreprocessError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:
+        raise PreprocessError(f"the image declares too many pixels; at most {MAX_PIXELS:,} pixels are accepted") from None
+    except UnidentifiedImageError as e:
         raise PreprocessError(f"not a readable image ({e.__class__.__name__})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise PreprocessError(f"the image data is corrupt or truncated ({e})") from None
