@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import platform
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -261,6 +262,11 @@ def write_release(model, args, history, data_checksums, counts, device, seconds,
     log.info("wrote %s: test accuracy %.4f on %d", out, result["accuracy"], result["n"])
 
 
+def _stop_on_sigterm(signum, frame):
+    # `kill` and job schedulers send SIGTERM; treat it like Ctrl-C so the checkpoint is saved.
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
@@ -268,11 +274,14 @@ def main(argv=None) -> int:
         print("error: --dry-run and --synthetic need their own --out, so they never replace the shipped weights",
               file=sys.stderr)
         return 2
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return train(args)
     except (mnist.MnistError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,24 @@ def test_evaluate_corrupt_weights_is_a_one_line_error(tmp_path, random_weights, 
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert out == "" and len(lines) == 1 and str(bad) in lines[0] and "corrupt" in lines[0], err[-2000:]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path, sig):
+    """Ctrl-C (or kill) mid-epoch: a checkpoint to resume from, exit 130, no traceback."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "model.train", "--synthetic", "4000", "--batch-size", "4", "--threads", "1",
+         "--epochs", "1", "--out", str(tmp_path / "w.pt"), "--checkpoint-dir", str(tmp_path / "ck")],
+        cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
+    ) as proc:
+        for line in proc.stderr:  # wait until training has begun
+            if "CapsNet:" in line:
+                break
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 130, err[-2000:]
+    assert "interrupted in epoch 1" in err and "Traceback" not in err
+    ck = torch.load(tmp_path / "ck" / "last.pt", weights_only=True)
+    assert ck["epoch"] == 0  # --resume restarts the interrupted epoch
+    assert not (tmp_path / "w.pt").exists()
