@@ -1,0 +1,94 @@
+// Entry point of the model report page (/report): loads /api/model and /api/report once and draws every
+// section; when no report is shipped (404) it says how to make one instead.
+
+import { $, setText } from '../dom.js';
+import { ApiError, getModel } from '../api.js';
+import { renderManifest } from './manifest.js';
+import { renderHistory } from './history.js';
+import { renderPerClassAccuracy } from './perClassAccuracy.js';
+import { ConfusionView, describeCell } from './confusion.js';
+import { renderDigits } from './digits.js';
+
+// Shown at once; more behind a "Show all" button (an untrained model can get thousands wrong).
+const GALLERY_LIMIT = 120;
+
+async function getReport() {
+  let response;
+  try {
+    response = await fetch('/api/report', { headers: { Accept: 'application/json' } });
+  } catch {
+    throw new ApiError('Cannot reach the server. Is run_visualization.py still running?', 0);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(body?.error || `the server answered ${response.status}`, response.status);
+  if (!body) throw new ApiError('the server sent a report that is not JSON', response.status);
+  return body;
+}
+
+function showMissing(error) {
+  $('#report-missing').hidden = false;
+  for (const link of document.querySelectorAll('.report-link')) link.hidden = true;
+  setText($('#missing-reason'), `The server answered: “${error.message}”.`);
+  setText($('#report-status'), 'no report');
+}
+
+function showError(message) {
+  const box = $('#report-error');
+  box.hidden = false;
+  setText(box, message);
+  setText($('#report-status'), 'error');
+}
+
+function renderGallery(name, digits, summary) {
+  setText($(`#${name}-summary`), summary);
+  renderDigits($(`#${name}-digits`), digits, { limit: GALLERY_LIMIT, more: $(`#${name}-more`) });
+}
+
+function renderReport(report) {
+  $('#report-body').hidden = false;
+  const wrong = report.misclassified;
+  renderGallery('misclassified', wrong, wrong.length
+    ? `${wrong.length} of ${report.n.toLocaleString('en')} test digits, each with the two longest digit capsules `
+      + '(the network\'s answer first). Click one to open it in the visualizer.'
+    : 'None: the network reads every test digit correctly.');
+  renderGallery('lowest_margin', report.lowest_margin, 'Correct answers with the smallest gap between the two '
+    + 'longest capsules: the digits the network nearly got wrong. Click one to open it in the visualizer.');
+
+  const detail = { title: $('#confusion-detail-title'), text: $('#confusion-detail-text'), digits: $('#confusion-digits') };
+  const confusion = new ConfusionView(
+    { chart: $('#confusion-plot'), legend: $('#confusion-legend'), cells: $('#confusion-cells'), correct: $('#confusion-correct') },
+    (label, predicted, count) => {
+      const cell = describeCell(report, label, predicted, count);
+      setText(detail.title, cell.title);
+      setText(detail.text, cell.text);
+      renderDigits(detail.digits, cell.digits);
+    },
+  );
+  // Charts last: plotly needs the sections visible to measure them.
+  return Promise.all([
+    renderHistory({ loss: $('#history-loss'), accuracy: $('#history-accuracy'), empty: $('#history-empty') }, report.history),
+    renderPerClassAccuracy({ chart: $('#per-class-plot'), summary: $('#per-class-summary'), caption: $('#per-class-caption') }, report),
+    confusion.render(report.confusion),
+  ]);
+}
+
+async function start() {
+  const [model, report] = await Promise.allSettled([getModel(), getReport()]);
+  const modelInfo = model.status === 'fulfilled' ? model.value : null;
+  const reportData = report.status === 'fulfilled' ? report.value : null;
+  $('#untrained-banner').hidden = !modelInfo?.untrained;
+  renderManifest({ summary: $('#manifest-summary'), facts: $('#manifest-facts') }, modelInfo, reportData);
+  if (report.status === 'rejected') {
+    if (report.reason instanceof ApiError && report.reason.status === 404) showMissing(report.reason);
+    else showError(`Could not load the report: ${report.reason.message}`);
+  } else {
+    await renderReport(reportData);
+    setText($('#report-status'), `${reportData.n.toLocaleString('en')} test digits`);
+  }
+  document.body.dataset.ready = 'true';
+}
+
+start().catch((e) => {
+  showError(`The report could not be drawn: ${e.message}`);
+  document.body.dataset.ready = 'true';
+});

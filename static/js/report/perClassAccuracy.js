@@ -1,0 +1,26 @@
+// Section "per_class_accuracy": the test accuracy of each digit as a plotly bar chart, zoomed to the
+// range the values span so that differences between 99 % and 100 % stay visible.
+
+import { baseLayout, plot } from '../plots.js';
+import { percent, setText } from '../dom.js';
+
+export function renderPerClassAccuracy({ chart, summary, caption }, report) {
+  const acc = report.per_class_accuracy.map((a) => a * 100);
+  const counts = report.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  const worst = acc.indexOf(Math.min(...acc));
+  const best = acc.indexOf(Math.max(...acc));
+  setText(summary, `Overall ${percent(report.accuracy)} of ${report.n.toLocaleString('en')} test digits. `
+    + `Hardest: ${worst} (${percent(acc[worst] / 100)}); easiest: ${best} (${percent(acc[best] / 100)}).`);
+  // Bars start at a round floor below the worst class (never below 0), said in the caption.
+  const floor = Math.max(0, Math.floor(Math.min(...acc) - Math.max(0.5, (100 - Math.min(...acc)) * 0.25)));
+  setText(caption, `Share of each digit's test images classified correctly${floor > 0 ? `; the axis starts at ${floor} %` : ''}.`);
+  return plot(chart, [{
+    type: 'bar', x: acc.map((_, d) => String(d)), y: acc, marker: { color: '#0b5cad' },
+    text: acc.map((a) => `${a.toFixed(a >= 99.95 ? 1 : 2)}`), textposition: 'outside', cliponaxis: false,
+    customdata: counts, hovertemplate: 'digit %{x}: %{y:.2f} % of %{customdata} test images<extra></extra>',
+  }], baseLayout({
+    height: 260, margin: { l: 60, r: 12, t: 24, b: 44 },
+    xaxis: { title: { text: 'digit' }, type: 'category' },
+    yaxis: { title: { text: 'accuracy (%)' }, range: [floor, 100], ticksuffix: ' %', gridcolor: '#e6e9ed' },
+  }));
+}
