@@ -1,0 +1,260 @@
+// CapsNet Visualizer page: holds the state, asks the API, and redraws every view with one render().
+// Views only draw what they are given and report user actions back through the callbacks below.
+// When a new analysis is on screen, <body data-analyses="n" data-rendered-at="ms"> tells tests and
+// bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn.
+
+import * as api from './api.js';
+import { $, debounce, fmt, setText } from './dom.js';
+import { decode } from './tensor.js';
+import { Conv1View } from './views/conv1.js';
+import { DigitCapsView } from './views/digitCaps.js';
+import { InputView } from './views/input.js';
+import { ModelPanelView } from './views/modelPanel.js';
+import { PrimaryCapsView } from './views/primaryCaps.js';
+import { ReconstructionView } from './views/reconstruction.js';
+import { RoutingView } from './views/routing.js';
+
+const STROKE_DEBOUNCE_MS = 150;
+
+const state = {
+  model: null, // GET /api/model
+  kernels: null, // GET /api/kernels, decoded
+  samples: null, // GET /api/samples, images decoded
+  source: null, // what was last analyzed: {image: dataUrl} | {sample: id} | {file: File}
+  iterations: 3,
+  uniform: false,
+  analysis: null, // POST /api/analyze, tensors decoded
+  busy: false,
+  error: null,
+  channel: 0, // Conv1 channel enlarged
+  routingStep: 0,
+  routingDigit: 0,
+  recon: {}, // {digit, base, vector, image, perturbations}
+};
+
+const counters = { analyses: 0, reconstructions: 0 };
+
+// ---- the API, at most one request of each kind in flight -------------------------------------------
+
+const runAnalyze = api.latestOnly(api.analyze);
+const runReconstruct = api.latestOnly(api.reconstruct);
+let analyzeSeq = 0;
+
+function decodeAnalysis(body) {
+  const L = body.layers;
+  return {
+    ...body,
+    input: decode(body.input),
+    layers: {
+      conv1: { maps: decode(L.conv1.maps) },
+      primary_caps: { lengths: decode(L.primary_caps.lengths), vectors: decode(L.primary_caps.vectors) },
+      routing: {
+        iterations: L.routing.iterations.map((it) => ({
+          c: decode(it.c), agreement: decode(it.agreement), mass: it.mass, lengths: it.lengths,
+        })),
+      },
+      digit_caps: { vectors: decode(L.digit_caps.vectors), lengths: L.digit_caps.lengths },
+      reconstruction: { digit: L.reconstruction.digit, image: decode(L.reconstruction.image) },
+    },
+  };
+}
+
+async function analyze(source) {
+  state.source = source;
+  const seq = ++analyzeSeq;
+  Object.assign(state, { busy: true, error: null });
+  render();
+  let body;
+  try {
+    body = await runAnalyze(source, { iterations: state.iterations, uniformRouting: state.uniform });
+  } catch (e) {
+    if (seq === analyzeSeq) Object.assign(state, { busy: false, error: `Could not analyze: ${e.message}` });
+    render();
+    return;
+  }
+  if (seq !== analyzeSeq || body === null) return; // a newer request is on its way
+  const analysis = decodeAnalysis(body);
+  const digitCaps = analysis.layers.digit_caps.vectors;
+  const recon = analysis.layers.reconstruction;
+  Object.assign(state, {
+    busy: false,
+    analysis,
+    routingStep: analysis.layers.routing.iterations.length - 1,
+    routingDigit: analysis.prediction,
+  });
+  setRecon(recon.digit, digitCaps, recon.image.data);
+  counters.analyses += 1;
+  const done = counters.analyses;
+  await render();
+  requestAnimationFrame(() => setTimeout(() => {
+    document.body.dataset.analyses = String(done);
+    document.body.dataset.source = analysis.source;
+    document.body.dataset.renderedAt = String(performance.now());
+  }, 0));
+}
+
+// Decodes digit capsule `digit`; `image` is its known reconstruction, if any.
+function setRecon(digit, vectors, image = null) {
+  const base = Array.from(vectors.data.subarray(digit * 16, digit * 16 + 16));
+  state.recon = { digit, base, vector: base.slice(), image, perturbations: null };
+  if (!image) reconstruct();
+  loadPerturbations(state.recon);
+}
+
+async function reconstruct() {
+  const recon = state.recon;
+  let body;
+  try {
+    body = await runReconstruct(recon.digit, recon.vector.slice());
+  } catch (e) {
+    state.error = `Could not reconstruct: ${e.message}`;
+    render();
+    return;
+  }
+  if (body === null || state.recon.base !== recon.base) return; // superseded or another capsule by now
+  state.recon = { ...state.recon, image: decode(body.image).data };
+  render();
+  counters.reconstructions += 1;
+  document.body.dataset.reconstructions = String(counters.reconstructions);
+}
+
+async function loadPerturbations(recon) {
+  try {
+    const body = await api.perturbations(recon.digit, recon.base);
+    if (state.recon.base !== recon.base) return;
+    state.recon = { ...state.recon, perturbations: { images: decode(body.images), steps: body.steps } };
+    render();
+  } catch (e) {
+    state.error = `Could not compute the perturbation grid: ${e.message}`;
+    render();
+  }
+}
+
+// ---- user actions ------------------------------------------------------------------------------------
+
+const analyzeDrawingSoon = debounce((dataUrl) => analyze({ image: dataUrl }), STROKE_DEBOUNCE_MS);
+
+function reanalyze() {
+  if (state.source) analyze(state.source);
+  else render();
+}
+
+const views = {
+  model: new ModelPanelView($('#model')),
+  input: new InputView($('#input'), {
+    strokeStart: () => analyzeDrawingSoon.cancel(),
+    drawing: (dataUrl, now = false) => {
+      analyzeDrawingSoon.cancel();
+      if (now) analyze({ image: dataUrl });
+      else analyzeDrawingSoon(dataUrl);
+    },
+    cleared: () => {
+      analyzeDrawingSoon.cancel();
+      state.error = null;
+      render();
+    },
+    file: (file) => analyze({ file }),
+    sample: (id) => analyze({ sample: id }),
+  }),
+  conv1: new Conv1View($('#conv1'), {
+    select: (k) => {
+      state.channel = k;
+      render();
+    },
+  }),
+  primaryCaps: new PrimaryCapsView($('#primary_caps')),
+  routing: new RoutingView($('#routing'), {
+    iterations: (n) => {
+      state.iterations = n;
+      reanalyze();
+    },
+    uniform: (on) => {
+      state.uniform = on;
+      reanalyze();
+    },
+    step: (i) => {
+      state.routingStep = i;
+      render();
+    },
+    digit: (j) => {
+      state.routingDigit = j;
+      render();
+    },
+  }),
+  digitCaps: new DigitCapsView($('#digit_caps')),
+  reconstruction: new ReconstructionView($('#reconstruction'), {
+    slide: (k, value) => {
+      const vector = state.recon.vector.slice();
+      vector[k] = value;
+      state.recon = { ...state.recon, vector };
+      render();
+      reconstruct();
+    },
+    reset: () => {
+      if (!state.recon.base) return;
+      state.recon = { ...state.recon, vector: state.recon.base.slice() };
+      render();
+      reconstruct();
+    },
+    digit: (d) => {
+      if (!state.analysis) return;
+      setRecon(d, state.analysis.layers.digit_caps.vectors);
+      render();
+    },
+  }),
+};
+
+// ---- one render for every view -----------------------------------------------------------------------
+
+function render() {
+  const a = state.analysis;
+  const layers = a?.layers;
+  const pending = [
+    views.model.render({ model: state.model, untrained: Boolean(state.model?.untrained || a?.untrained) }),
+    views.input.render({ analysis: a, samples: state.samples, busy: state.busy, error: state.error }),
+    views.conv1.render({ kernels: state.kernels, maps: layers?.conv1.maps ?? null, channel: state.channel }),
+    views.primaryCaps.render({
+      input: a?.input ?? null, lengths: layers?.primary_caps.lengths ?? null, vectors: layers?.primary_caps.vectors ?? null,
+    }),
+    views.routing.render({
+      routing: layers?.routing.iterations ?? null, step: state.routingStep, digit: state.routingDigit,
+      iterations: state.iterations, uniform: state.uniform,
+    }),
+    views.digitCaps.render({ digitCaps: layers?.digit_caps ?? null, prediction: a?.prediction }),
+    views.reconstruction.render({ ...state.recon, prediction: a?.prediction }),
+  ];
+  renderNav(a);
+  return Promise.all(pending);
+}
+
+function renderNav(a) {
+  const prediction = a ? `prediction ${a.prediction} (|v| ${fmt(a.lengths[a.prediction], 2)})` : 'no input yet';
+  setText($('#nav-prediction'), state.error ?? prediction);
+  $('#nav-prediction').classList.toggle('is-error', Boolean(state.error));
+  $('#busy').hidden = !state.busy;
+  document.body.classList.toggle('is-busy', state.busy);
+}
+
+// ---- start -------------------------------------------------------------------------------------------
+
+async function start() {
+  render();
+  const [model, kernels, samples] = await Promise.allSettled([api.getModel(), api.getKernels(), api.getSamples()]);
+  if (model.status === 'fulfilled') {
+    state.model = model.value;
+    state.iterations = model.value.routing_iterations_default;
+  }
+  if (kernels.status === 'fulfilled') {
+    state.kernels = { kernels: decode(kernels.value.kernels), bias: decode(kernels.value.bias) };
+  }
+  if (samples.status === 'fulfilled') {
+    state.samples = samples.value.samples.map((s) => ({ ...s, image: decode(s.image) }));
+  }
+  const failed = [model, kernels, samples].find((r) => r.status === 'rejected');
+  if (failed) state.error = `Could not load the page's data: ${failed.reason.message}`;
+  render();
+  // Start the walk with a real MNIST digit so every section has something to show.
+  if (state.samples?.length && !state.source) views.input.pickSample(state.samples[0]);
+}
+
+start();

@@ -1,0 +1,61 @@
+// Section "model": what network answers (size, device) and how well it was trained (the weights'
+// manifest), plus the loud banner when the server runs an untrained model.
+
+import { $, el, percent, setText } from '../dom.js';
+
+function duration(seconds) {
+  if (!Number.isFinite(seconds)) return null;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return h ? `${h} h ${m} min` : `${m} min`;
+}
+
+function text(value) {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${v}`).join(', ');
+  return String(value);
+}
+
+export class ModelPanelView {
+  constructor(root) {
+    this.summary = $('#model-summary', root);
+    this.facts = $('#model-facts', root);
+    this.classes = $('#model-classes', root);
+    this.classList = $('#model-class-list', root);
+    this.banner = $('#untrained-banner');
+    this.last = null;
+  }
+
+  // data: {model: /api/model answer or null, untrained: bool, error}
+  render({ model, untrained }) {
+    this.banner.hidden = !untrained;
+    if (model === this.last) return;
+    this.last = model;
+    if (!model) return;
+    const m = model.manifest;
+    const params = model.parameters?.total;
+    setText(this.summary, `${model.name}: ${params ? `${(params / 1e6).toFixed(2)} M parameters` : ''}, `
+      + `${model.primary_capsules} primary capsules, ${model.routing_iterations_default} routing iterations by default, `
+      + `running on ${model.device}.`);
+    const facts = [];
+    if (model.untrained) facts.push(['Weights', 'none: randomly initialised (--allow-untrained)']);
+    else if (!m) facts.push(['Weights', 'trained, but no manifest.json describes them']);
+    if (m) {
+      if (Number.isFinite(m.test_accuracy)) {
+        const n = m.test_n ? ` of ${m.test_n.toLocaleString('en')} MNIST test images` : '';
+        facts.push(['Test accuracy', `${percent(m.test_accuracy)}${n} (paper: 99.75 %)`]);
+      }
+      facts.push(['Epochs', text(m.epochs)], ['Training time', duration(m.wall_time_seconds)],
+        ['Trained on', text(m.device)], ['Precision', text(m.precision)], ['Optimizer', text(m.optimizer)],
+        ['Augmentation', text(m.augmentation)], ['Note', text(m.note)]);
+    }
+    this.facts.replaceChildren();
+    for (const [name, value] of facts) {
+      if (value) this.facts.append(el('div', {}, el('dt', { text: name }), el('dd', { text: value })));
+    }
+    const perClass = m?.per_class_accuracy;
+    const values = Array.isArray(perClass) ? perClass : perClass ? Object.values(perClass) : [];
+    this.classes.hidden = values.length !== 10;
+    this.classList.replaceChildren(...values.map((v, j) => el('li', { text: `${j}: ${percent(v, 1)}` })));
+  }
+}

@@ -1,0 +1,108 @@
+"""Shared by the browser tests (tests/test_page.py) and bench/ui_latency.py: start the real server on a
+free port, launch Debian's headless Chromium (never a downloaded browser), draw on the page's canvas."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# A "7" and a "1"-like stroke, in fractions of the drawing area.
+SEVEN = [[(0.25, 0.22), (0.45, 0.21), (0.72, 0.22), (0.62, 0.45), (0.52, 0.65), (0.45, 0.82)]]
+FOUR = [[(0.3, 0.2), (0.25, 0.55), (0.7, 0.55)], [(0.6, 0.25), (0.6, 0.85)]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(weights: Path | str | None = None, allow_untrained: bool = False, threads: int = 2,
+          timeout: float = 90.0, env: dict | None = None) -> Iterator[str]:
+    """Runs run_visualization.py in a subprocess; yields its base URL; stops it afterwards."""
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "run_visualization.py"), "--port", str(port), "--threads", str(threads)]
+    if weights:
+        cmd += ["--weights", str(weights)]
+    if allow_untrained:
+        cmd.append("--allow-untrained")
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read()}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"server did not listen on port {port} within {timeout} s") from None
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def draw(page, strokes, selector: str = "#pad", steps: int = 6) -> None:
+    """Draws strokes (lists of (x, y) fractions of the element's box) with mouse events."""
+    target = page.locator(selector)
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+
+    def at(p):
+        return box["x"] + p[0] * box["width"], box["y"] + p[1] * box["height"]
+
+    for stroke in strokes:
+        page.mouse.move(*at(stroke[0]))
+        page.mouse.down()
+        for a, b in zip(stroke, stroke[1:]):
+            for k in range(1, steps + 1):
+                t = k / steps
+                page.mouse.move(*at((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)))
+        page.mouse.up()
+
+
+def analyses(page) -> int:
+    """How many analyses the page has finished rendering (main.js sets <body data-analyses>)."""
+    return int(page.evaluate("document.body.dataset.analyses || '0'"))
+
+
+def wait_until(page, expression: str, timeout: float = 120.0, interval: float = 0.05):
+    """Polls a JS expression until it is truthy. (page.wait_for_function would need eval, which the
+    page's Content-Security-Policy rightly forbids; page.evaluate runs through the debugger protocol.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout} s")
+        time.sleep(interval)
+
+
+def wait_for_analysis(page, count: int, timeout: float = 120.0) -> None:
+    wait_until(page, f"Number(document.body.dataset.analyses || 0) >= {count}", timeout)
