@@ -42,7 +42,8 @@ export const getModel = () => request('/api/model');
 export const getKernels = () => request('/api/kernels');
 export const getSamples = () => request('/api/samples');
 
-// source: {image: dataUrl} | {sample: id} | {file: File}; options: {iterations, uniformRouting}
+// source: {image: dataUrl} | {sample: id} | {pixels: 28×28 rows in [0, 1]} | {file: File};
+// options: {iterations, uniformRouting}
 export function analyze(source, { iterations, uniformRouting = false }) {
   if (source.file) {
     const form = new FormData();
@@ -51,7 +52,8 @@ export function analyze(source, { iterations, uniformRouting = false }) {
     form.append('uniform_routing', String(uniformRouting));
     return request('/api/analyze', { method: 'POST', body: form });
   }
-  const body = source.sample ? { sample: source.sample } : { image: source.image };
+  const body = source.sample ? { sample: source.sample }
+    : source.pixels ? { pixels: source.pixels } : { image: source.image };
   return postJson('/api/analyze', { ...body, iterations, uniform_routing: uniformRouting });
 }
 

@@ -5,6 +5,7 @@
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
+import { takeOpenDigit } from './report/openDigit.js';
 import { decode } from './tensor.js';
 import { Conv1View } from './views/conv1.js';
 import { DigitCapsView } from './views/digitCaps.js';
@@ -253,8 +254,15 @@ async function start() {
   const failed = [model, kernels, samples].find((r) => r.status === 'rejected');
   if (failed) state.error = `Could not load the page's data: ${failed.reason.message}`;
   render();
-  // Start the walk with a real MNIST digit so every section has something to show.
-  if (state.samples?.length && !state.source) views.input.pickSample(state.samples[0]);
+  // A test digit opened from the model report (/report) comes first; otherwise start the walk with a
+  // real MNIST digit so every section has something to show.
+  const opened = window.location.hash === '#open' ? takeOpenDigit() : null;
+  if (opened) {
+    history.replaceState(null, '', window.location.pathname);
+    analyze({ pixels: opened.pixels });
+  } else if (state.samples?.length && !state.source) {
+    views.input.pickSample(state.samples[0]);
+  }
 }
 
 start();
