@@ -24,19 +24,17 @@ import http.client
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script from anywhere; tests/ has serve()
+
+from browser_helpers import serve  # noqa: E402
 
 ANALYZE_BUDGET_MS = 25.0
 RECONSTRUCT_BUDGET_MS = 3.0
@@ -56,46 +54,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="the server's --threads (default: %(default)s)")
     ap.add_argument("--warmup", type=int, default=5, help="unmeasured requests first (default: %(default)s)")
     return ap.parse_args(argv)
-
-
-# ---------------------------------------------------------------------------------------------- server
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(weights: str | None, allow_untrained: bool, threads: int, timeout: float = 120.0):
-    """run_visualization.py on 127.0.0.1 in a subprocess; yields the port; stops it afterwards."""
-    port = free_port()
-    cmd = [sys.executable, str(ROOT / "run_visualization.py"), "--host", "127.0.0.1", "--port", str(port),
-           "--threads", str(threads)]
-    cmd += ["--allow-untrained"] if allow_untrained else ["--weights", str(weights)]
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read()}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"server did not listen on port {port} within {timeout} s") from None
-                    time.sleep(0.2)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 class Client:
@@ -263,7 +221,8 @@ def main(argv=None) -> int:
         return 2
 
     rows = []  # (measurement, mode, latencies, size, budget text, ok or None)
-    with serve(weights, args.allow_untrained, args.server_threads) as port:
+    with serve(weights, args.allow_untrained, args.server_threads, timeout=120.0) as url:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
         payloads = bodies(port, args.requests)
         for name, path in PATHS.items():
             times, sizes = sequential(port, path, payloads[name], args.requests, args.warmup)
