@@ -30,7 +30,7 @@ from .capsnet import CapsNet, CapsNetConfig, parameter_counts
 from .device import pick_device
 from .evaluate import metrics, predict
 from .losses import capsule_loss
-from .weights import DEFAULT_WEIGHTS, save_weights, sha256
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights, save_weights, sha256
 
 log = logging.getLogger("model.train")
 DEFAULT_CHECKPOINT_DIR = Path.home() / ".cache" / "capsnet-visualizer" / "checkpoints"
@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="train on N random images instead of MNIST (tests and smoke runs)")
     ap.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
     ap.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir/last.pt")
+    ap.add_argument("--init-weights", default=None, metavar="PATH",
+                    help="start from a weights file (e.g. the shipped one) with a fresh optimizer; "
+                         "use with a small --lr to keep training when no checkpoint is left")
     ap.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="final weights; manifest.json and history.json go beside it")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after the epoch that would end past this wall time, still writing the weights")
@@ -117,7 +120,12 @@ def train(args) -> int:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
 
     train_set, test_set, data_checksums = load_data(args)
-    model = CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations)).to(device)
+    provenance = {}  # extra manifest entries
+    if args.init_weights:
+        model = load_weights(args.init_weights, device).train()
+        provenance["initialized_from"] = {"file": str(args.init_weights), "sha256": sha256(args.init_weights)}
+    else:
+        model = CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations)).to(device)
     model = model.to(memory_format=torch.channels_last)  # measured faster for the 9x9 convs on CPU
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and args.precision != "fp32")
@@ -140,7 +148,6 @@ def train(args) -> int:
 
     t_start = time.time()
     epoch = start_epoch
-    distributed = None
     try:
         for epoch in range(start_epoch, args.epochs):
             for group in optimizer.param_groups:
@@ -201,15 +208,15 @@ def train(args) -> int:
         return 130
     else:
         if d.world > 1:
-            distributed = {"world_size": d.world, "backend": dist.get_backend(),
-                           "parameter_checksums": rank_checksums(model, d.world)}
+            provenance["distributed"] = {"world_size": d.world, "backend": dist.get_backend(),
+                                         "parameter_checksums": rank_checksums(model, d.world)}
     finally:
         if d.world > 1:
             dist.destroy_process_group()
 
     if d.main:
         write_release(model, args, history, data_checksums, counts, device, time.time() - t_start, test_set,
-                      distributed)
+                      provenance)
     return 0
 
 
@@ -223,7 +230,7 @@ def rank_checksums(model: CapsNet, world: int) -> list[str]:
     return gathered
 
 
-def write_release(model, args, history, data_checksums, counts, device, seconds, test_set, distributed=None) -> None:
+def write_release(model, args, history, data_checksums, counts, device, seconds, test_set, provenance) -> None:
     """The weights, the full test evaluation and the manifest the server and the page show."""
     out = Path(args.out)
     save_weights(model, out)
@@ -255,8 +262,7 @@ def write_release(model, args, history, data_checksums, counts, device, seconds,
         "seed": args.seed,
         "history_file": "history.json",
     }
-    if distributed:
-        manifest["distributed"] = distributed
+    manifest.update(provenance)
     out.with_name("manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     out.with_name("history.json").write_text(json.dumps(history, indent=2) + "\n")
     log.info("wrote %s: test accuracy %.4f on %d", out, result["accuracy"], result["n"])
@@ -277,7 +283,7 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return train(args)
-    except (mnist.MnistError, ValueError, FileNotFoundError) as e:
+    except (mnist.MnistError, WeightsError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:

@@ -186,3 +186,15 @@ def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path, sig):
     ck = torch.load(tmp_path / "ck" / "last.pt", weights_only=True)
     assert ck["epoch"] == 0  # --resume restarts the interrupted epoch
     assert not (tmp_path / "w.pt").exists()
+
+
+def test_init_weights_starts_from_a_weights_file(tmp_path, random_weights):
+    """--init-weights: training continues from a weights file (no checkpoint needed), recorded in the manifest."""
+    r = train(tmp_path, "--init-weights", str(random_weights))
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["initialized_from"] == {"file": str(random_weights), "sha256": sha256(random_weights)}
+    start, end = load_weights(random_weights).state_dict(), load_weights(tmp_path / "w.pt").state_dict()
+    # One small step from the given weights: close to them, far closer than a fresh initialisation.
+    fresh = torch.nn.init.normal_(torch.empty_like(start["W"]), std=0.01)
+    assert (end["W"] - start["W"]).abs().mean() < (fresh - start["W"]).abs().mean() / 2
