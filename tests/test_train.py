@@ -190,7 +190,8 @@ def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path, sig):
 
 def test_init_weights_starts_from_a_weights_file(tmp_path, random_weights):
     """--init-weights: training continues from a weights file (no checkpoint needed), recorded in the manifest."""
-    r = train(tmp_path, "--init-weights", str(random_weights))
+    # --seed 5: a fresh initialisation would differ from random_weights (made with seed 0)
+    r = train(tmp_path, "--init-weights", str(random_weights), "--seed", "5")
     assert r.returncode == 0, r.stderr[-3000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["initialized_from"] == {"file": str(random_weights), "sha256": sha256(random_weights)}
