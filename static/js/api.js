@@ -57,6 +57,14 @@ export function analyze(source, { iterations, uniformRouting = false }) {
   return postJson('/api/analyze', { ...body, iterations, uniform_routing: uniformRouting });
 }
 
+// The equivariance explorer (README "Explorer endpoints and options"). source: {image} | {sample} | {pixels}
+// (JSON only: a file source is sent as the pixels the model saw); transform: {rotate, shift_x, ...}.
+export function analyzeTransformed(source, transform, { iterations, uniformRouting = false }) {
+  return postJson('/api/analyze', { ...source, transform, iterations, uniform_routing: uniformRouting });
+}
+
+export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep', { ...source, parameter, iterations });
+
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });
 

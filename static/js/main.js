@@ -1,7 +1,8 @@
 // CapsNet Visualizer page: holds the state, asks the API, and redraws every view with one render().
 // Views only draw what they are given and report user actions back through the callbacks below.
 // When a new analysis is on screen, <body data-analyses="n" data-rendered-at="ms"> tells tests and
-// bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn.
+// bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn; data-transforms and
+// data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn.
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
@@ -9,6 +10,7 @@ import { takeOpenDigit } from './report/openDigit.js';
 import { decode } from './tensor.js';
 import { Conv1View } from './views/conv1.js';
 import { DigitCapsView } from './views/digitCaps.js';
+import { EquivarianceView, identityTransform } from './views/equivariance.js';
 import { InputView } from './views/input.js';
 import { ModelPanelView } from './views/modelPanel.js';
 import { PrimaryCapsView } from './views/primaryCaps.js';
@@ -31,14 +33,18 @@ const state = {
   routingStep: 0,
   routingDigit: 0,
   recon: {}, // {digit, base, vector, image, perturbations}
+  // The equivariance explorer's own state: it transforms the walk's input but never changes the walk.
+  // result: {input, lengths, prediction}; sweep: /api/sweep decoded, plus the digit predicted untransformed.
+  explorer: { transform: identityTransform(), result: null, sweep: null, busy: false, sweeping: false, error: null },
 };
 
-const counters = { analyses: 0, reconstructions: 0 };
+const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0 };
 
 // ---- the API, at most one request of each kind in flight -------------------------------------------
 
 const runAnalyze = api.latestOnly(api.analyze);
 const runReconstruct = api.latestOnly(api.reconstruct);
+const runTransformed = api.latestOnly(api.analyzeTransformed);
 let analyzeSeq = 0;
 
 function decodeAnalysis(body) {
@@ -84,6 +90,7 @@ async function analyze(source) {
     routingDigit: analysis.prediction,
   });
   setRecon(recon.digit, digitCaps, recon.image.data);
+  resetExplorer();
   counters.analyses += 1;
   const done = counters.analyses;
   await render();
@@ -129,6 +136,87 @@ async function loadPerturbations(recon) {
     state.error = `Could not compute the perturbation grid: ${e.message}`;
     render();
   }
+}
+
+// ---- the equivariance explorer ------------------------------------------------------------------------
+
+let explorerSeq = 0; // bumped when the walk's input changes: older explorer answers are dropped
+
+// The input of the analysis on screen, as JSON: a gallery sample by id, anything else (drawing, upload,
+// paste) as the 28x28 pixels the model saw, since /api/sweep and a transform need JSON.
+function explorerSource() {
+  const a = state.analysis;
+  if (!a) return null;
+  if (a.source === 'sample') return { sample: a.sample };
+  const rows = [];
+  for (let r = 0; r < 28; r++) rows.push(Array.from(a.input.data.subarray(r * 28, r * 28 + 28), (v) => Math.min(1, Math.max(0, v))));
+  return { pixels: rows };
+}
+
+const isIdentity = (transform) => Object.entries(identityTransform()).every(([k, v]) => transform[k] === v);
+
+// A new walk input (or new routing options): the explorer's results belong to the old one.
+function resetExplorer() {
+  const transform = state.explorer.transform;
+  explorerSeq += 1;
+  state.explorer = { ...state.explorer, result: null, sweep: null, error: null, busy: false, sweeping: false };
+  if (!isIdentity(transform)) analyzeTransformed();
+}
+
+async function analyzeTransformed() {
+  const source = explorerSource();
+  if (!source) return;
+  const transform = { ...state.explorer.transform };
+  const seq = explorerSeq;
+  state.explorer = { ...state.explorer, busy: true, error: null };
+  render();
+  let body;
+  try {
+    body = await runTransformed(source, transform, { iterations: state.iterations, uniformRouting: state.uniform });
+  } catch (e) {
+    if (seq !== explorerSeq) return;
+    state.explorer = { ...state.explorer, busy: false, error: `Could not analyze the transformed input: ${e.message}` };
+    render();
+    return;
+  }
+  if (body === null || seq !== explorerSeq) return; // a newer transform or a new input is on its way
+  const result = { input: decode(body.input), lengths: body.lengths, prediction: body.prediction };
+  state.explorer = { ...state.explorer, busy: false, result };
+  counters.transforms += 1;
+  const done = counters.transforms;
+  await render();
+  document.body.dataset.transforms = String(done);
+}
+
+async function runSweep(parameter) {
+  const source = explorerSource();
+  if (!source || state.explorer.sweeping) return;
+  const seq = explorerSeq;
+  state.explorer = { ...state.explorer, sweeping: true, error: null };
+  render();
+  let body;
+  try {
+    body = await api.sweep(source, parameter, { iterations: state.iterations });
+  } catch (e) {
+    if (seq !== explorerSeq) return;
+    state.explorer = { ...state.explorer, sweeping: false, error: `Could not sweep: ${e.message}` };
+    render();
+    return;
+  }
+  if (seq !== explorerSeq) return;
+  const lengths = decode(body.lengths);
+  // The digit predicted at the identity value (0, or 1 for scale): the capsule whose dimensions are shown.
+  const identity = identityTransform()[parameter];
+  let at = 0;
+  body.values.forEach((v, i) => { if (Math.abs(v - identity) < Math.abs(body.values[at] - identity)) at = i; });
+  const row = Array.from(lengths.data.subarray(at * 10, at * 10 + 10));
+  const digit = row.indexOf(Math.max(...row));
+  const sweep = { parameter, values: body.values, images: decode(body.images), lengths, vectors: decode(body.vectors), digit };
+  state.explorer = { ...state.explorer, sweeping: false, sweep };
+  counters.sweeps += 1;
+  const done = counters.sweeps;
+  await render();
+  document.body.dataset.sweeps = String(done);
 }
 
 // ---- user actions ------------------------------------------------------------------------------------
@@ -203,6 +291,17 @@ const views = {
       render();
     },
   }),
+  equivariance: new EquivarianceView($('#equivariance'), {
+    change: (name, value) => {
+      state.explorer = { ...state.explorer, transform: { ...state.explorer.transform, [name]: value } };
+      analyzeTransformed();
+    },
+    reset: () => {
+      state.explorer = { ...state.explorer, transform: identityTransform() };
+      analyzeTransformed();
+    },
+    sweep: (parameter) => runSweep(parameter),
+  }),
 };
 
 // ---- one render for every view -----------------------------------------------------------------------
@@ -223,6 +322,7 @@ function render() {
     }),
     views.digitCaps.render({ digitCaps: layers?.digit_caps ?? null, prediction: a?.prediction }),
     views.reconstruction.render({ ...state.recon, prediction: a?.prediction }),
+    views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
   ];
   renderNav(a);
   return Promise.all(pending);

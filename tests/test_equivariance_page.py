@@ -1,0 +1,93 @@
+"""The equivariance explorer section of the page in a real browser (headless Debian Chromium against
+run_visualization.py on a random checkpoint): a transform slider re-analyzes the transformed input, a sweep
+draws its two plotly charts and the strip of transformed inputs. Like tests/test_page.py, every test checks
+for console errors or warnings and requests that leave this machine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from browser_helpers import analyses, launch, serve, wait_until
+from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(random_weights):
+    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    with playwright.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    page = open_page(browser, server)
+    yield page
+    check_clean(page)
+    page.context.close()
+
+
+def counter(page, name) -> int:
+    return int(page.evaluate(f"Number(document.body.dataset.{name} || 0)"))
+
+
+def test_rotate_slider_reanalyzes_the_transformed_input(page):
+    before = counter(page, "transforms")
+    walk = analyses(page)
+    seen = canvas_pixels(page, "#input-seen")
+    page.focus("#equivariance-rotate")
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    wait_until(page, f"Number(document.body.dataset.transforms || 0) > {before}")
+    page.wait_for_timeout(300)  # the latest value is sent when the one in flight returns
+    wait_until(page, "!document.querySelector('#equivariance-readout').textContent.includes('analyzing')")
+    assert page.locator("#equivariance-rotate + output").inner_text() == "20°"
+    assert "prediction" in page.locator("#equivariance-readout").inner_text()
+    original = canvas_pixels(page, "#equivariance-original")
+    transformed = canvas_pixels(page, "#equivariance-transformed")
+    assert original.reshape(-1, 4)[:, 0].max() > 200, "the untransformed input is empty"
+    assert np.abs(original.astype(int) - transformed.astype(int)).max() > 0, "the transform changed nothing"
+    # The walk above keeps its own, untransformed analysis.
+    assert analyses(page) == walk
+    assert np.array_equal(canvas_pixels(page, "#input-seen"), seen)
+    check_clean(page)
+
+
+def test_sweep_draws_charts_and_strip(page):
+    before = counter(page, "sweeps")
+    page.select_option("#equivariance-parameter", "rotate")
+    page.click("#equivariance-sweep")
+    wait_until(page, f"Number(document.body.dataset.sweeps || 0) > {before}")
+    assert page.evaluate("document.querySelector('#equivariance-lengths').data.length") == 10
+    assert page.evaluate("document.querySelector('#equivariance-dims').data.length") == 16
+    assert page.locator("#equivariance-strip canvas").count() == 19
+    assert page.locator("#equivariance-lengths .main-svg").count() > 0
+    assert page.locator("#equivariance .modebar").count() == 0
+    shoot(page, "equivariance")
+    check_clean(page)
+
+
+def test_reset_and_narrow_screen(page):
+    page.click("#equivariance-reset")
+    wait_until(page, "document.querySelector('#equivariance-rotate + output').textContent === '0°'")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(500)  # plotly redraws charts on resize
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
+    shoot(page, "equivariance", "equivariance-390")
+    assert SHOTS.exists()
+    check_clean(page)
