@@ -2,7 +2,7 @@
 
 Measures (DESIGN.md budgets):
 - stroke end (pointerup on the drawing pad) -> every section rendered, over --strokes strokes; this
-  includes the page's 150 ms debounce. Budget: median <= 300 ms.
+  includes the page's 80 ms debounce. Budget: median <= 300 ms.
 - reconstruction images drawn per second while a slider is dragged continuously for --drag-seconds.
   Budget: >= 20 updates/s.
 

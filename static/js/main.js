@@ -17,7 +17,8 @@ import { PrimaryCapsView } from './views/primaryCaps.js';
 import { ReconstructionView } from './views/reconstruction.js';
 import { RoutingView } from './views/routing.js';
 
-const STROKE_DEBOUNCE_MS = 150;
+// Short: a new stroke cancels a pending analysis anyway, so multi-stroke digits are not analyzed half-drawn.
+const STROKE_DEBOUNCE_MS = 80;
 
 const state = {
   model: null, // GET /api/model
