@@ -48,7 +48,10 @@ class CapsNetConfig:
         return self.primary_types * self.primary_grid**2  # 1152
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-shaped (lists, not tuples): the same dict after a round trip through a checkpoint."""
+        d = asdict(self)
+        d["decoder_hidden"] = list(d["decoder_hidden"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "CapsNetConfig":

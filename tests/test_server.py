@@ -164,7 +164,9 @@ def _assert_same(got: dict, want: dict, what: str) -> None:
 def test_parallel_requests_get_their_own_answers(server):
     # 16 different inputs: different digits, iteration counts, and one ablation without routing.
     inputs = [{"sample": SAMPLE_IDS[(11 * k) % len(SAMPLE_IDS)], "iterations": 1 + k % 5} for k in range(15)]
-    inputs.append({"sample": SAMPLE_IDS[1], "uniform_routing": True})
+    # its own sample: with trained weights routing moves c_ij only a little, so the same digit with and
+    # without routing can agree to 1e-4
+    inputs.append({"sample": SAMPLE_IDS[(11 * 15) % len(SAMPLE_IDS)], "uniform_routing": True})
 
     conn = server.connection()
     alone = []
