@@ -67,6 +67,16 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def watch(page):
+    """Records on the page what every browser test checks at the end: console errors and warnings,
+    uncaught page errors (page.problems) and every requested URL (page.requests)."""
+    page.problems, page.requests = [], []
+    page.on("console", lambda m: page.problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("request", lambda r: page.requests.append(r.url))
+    return page
+
+
 def draw(page, strokes, selector: str = "#pad", steps: int = 6) -> None:
     """Draws strokes (lists of (x, y) fractions of the element's box) with mouse events."""
     target = page.locator(selector)

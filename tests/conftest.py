@@ -42,3 +42,17 @@ def app(random_weights):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for every browser test (never a downloaded browser)."""
+    from browser_helpers import CHROMIUM, launch
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium")
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -4,15 +4,13 @@ draws its two plotly charts and the strip of transformed inputs. Like tests/test
 for console errors or warnings and requests that leave this machine."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from browser_helpers import analyses, launch, serve, wait_until
+from browser_helpers import analyses, serve, wait_until
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
-playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
@@ -21,16 +19,6 @@ pytestmark = pytest.mark.browser
 def server(random_weights):
     with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with playwright.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

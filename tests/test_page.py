@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import FOUR, SEVEN, analyses, draw, launch, serve, wait_for_analysis, wait_until
+from browser_helpers import FOUR, SEVEN, analyses, draw, serve, wait_for_analysis, wait_until, watch
 
-playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
@@ -31,26 +30,12 @@ def server(random_weights):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with playwright.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 def open_page(browser, server, width=1366, height=768):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     # Generous: on a 2-core machine shared with training, Chromium may get a small share of the CPU.
     page.set_default_timeout(120_000)
-    page.problems = []
-    page.requests = []
-    page.on("console", lambda m: page.problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-    page.on("request", lambda r: page.requests.append(r.url))
+    watch(page)
     page.goto(server)
     wait_for_analysis(page, 1)  # the page starts with the first MNIST sample
     return page

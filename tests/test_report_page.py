@@ -15,9 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from browser_helpers import launch, serve, wait_until
+from browser_helpers import serve, wait_until, watch
 
-playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
@@ -66,25 +65,11 @@ def server_without_report(random_weights, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with playwright.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 def open_report(browser, server, width=1366, height=768):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(120_000)
-    page.problems = []
-    page.requests = []
-    page.on("console", lambda m: page.problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-    page.on("request", lambda r: page.requests.append(r.url))
+    watch(page)
     page.goto(server + "report")
     wait_until(page, "document.body.dataset.ready === 'true'")
     return page
