@@ -229,6 +229,8 @@ def test_routing_iterations_reanalyze(page):
     page.fill("#routing-iterations", "5")
     page.press("#routing-iterations", "Enter")
     next_analysis(page)
+    # a later analysis still in flight would reset the stepper and the digit to the new result's
+    wait_until(page, "!document.body.classList.contains('is-busy')")
     assert text(page, "#routing-step-label") == "5 of 5"
     page.fill("#routing-step", "2")
     assert text(page, "#routing-step-label") == "2 of 5"
