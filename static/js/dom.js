@@ -44,3 +44,18 @@ export function debounce(fn, wait) {
   debounced.cancel = () => clearTimeout(timer);
   return debounced;
 }
+
+// Seconds as "2 h 10 min" / "12 min", or null when unknown.
+export function duration(seconds) {
+  if (!Number.isFinite(seconds)) return null;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return h ? `${h} h ${m} min` : `${m} min`;
+}
+
+// A manifest value as one line of text (objects as "key: value, ..."), or null when empty.
+export function factText(value) {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${v}`).join(', ');
+  return String(value);
+}

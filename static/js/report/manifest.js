@@ -1,20 +1,7 @@
 // Section "manifest": the facts about the shipped weights from /api/model (its manifest: accuracy,
 // epochs, wall time, device, precision, optimizer) next to what the report itself measured.
 
-import { el, percent, setText } from '../dom.js';
-
-function duration(seconds) {
-  if (!Number.isFinite(seconds)) return null;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.round((seconds % 3600) / 60);
-  return h ? `${h} h ${m} min` : `${m} min`;
-}
-
-function text(value) {
-  if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${v}`).join(', ');
-  return String(value);
-}
+import { duration, el, factText as text, percent, setText } from '../dom.js';
 
 // model: the /api/model answer (or null); report: the /api/report answer (or null).
 export function renderManifest({ summary, facts }, model, report) {

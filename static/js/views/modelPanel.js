@@ -1,20 +1,7 @@
 // Section "model": what network answers (size, device) and how well it was trained (the weights'
 // manifest), plus the loud banner when the server runs an untrained model.
 
-import { $, el, percent, setText } from '../dom.js';
-
-function duration(seconds) {
-  if (!Number.isFinite(seconds)) return null;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.round((seconds % 3600) / 60);
-  return h ? `${h} h ${m} min` : `${m} min`;
-}
-
-function text(value) {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${v}`).join(', ');
-  return String(value);
-}
+import { $, duration, el, factText as text, percent, setText } from '../dom.js';
 
 export class ModelPanelView {
   constructor(root) {
