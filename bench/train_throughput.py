@@ -4,7 +4,7 @@
                                      [--precisions fp32 bf16] [--threads N] [--forward-runs 50] [--json]
 
 For each precision and batch size: images/s of the training step model/train.py runs (2-px random
-shift, channels_last, autocast, capsule_loss, Adam), on random data, after a few warm-up steps. Then the
+model.train.train_step: shift, channels_last, autocast, loss, Adam), on random data, after a few warm-up steps. Then the
 milliseconds of one single-image forward pass with the full trace (model.inference.analyze, what the
 app calls per request), median over --forward-runs. Run it on a quiet machine: numbers from a busy one
 say nothing.
@@ -23,12 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from model import mnist  # noqa: E402
 from model.capsnet import CapsNet  # noqa: E402
 from model.device import pick_device  # noqa: E402
 from model.inference import analyze  # noqa: E402
-from model.losses import capsule_loss  # noqa: E402
-from model.train import autocast  # noqa: E402
+from model.train import train_step  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -48,16 +46,7 @@ def train_throughput(device: torch.device, precision: str, batch_size: int, warm
     labels = torch.randint(0, 10, (batch_size,), generator=g)
 
     def step() -> float:
-        x = mnist.to_input(mnist.random_shift(images, 2, g)).to(device)
-        x = x.contiguous(memory_format=torch.channels_last)
-        y = labels.to(device)
-        with autocast(device, precision):
-            out, _ = model(x, target=y)
-            loss, _, _ = capsule_loss(out.lengths, out.reconstruction, x, y)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        loss, _ = train_step(model, optimizer, scaler, images, labels.to(device), device, precision, g)
         return loss.item()  # train.py reads the loss every step, which also waits for the device
 
     for _ in range(warmup):

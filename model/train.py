@@ -101,6 +101,22 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16)
 
 
+def train_step(net, optimizer, scaler, images: torch.Tensor, y: torch.Tensor, device: torch.device,
+               precision: str, generator: torch.Generator):
+    """One optimisation step on uint8 images (B, 28, 28) with the paper's 2-px shifts -> (loss, output).
+    bench/train_throughput.py times exactly this."""
+    x = mnist.to_input(mnist.random_shift(images, 2, generator)).to(device)
+    x = x.contiguous(memory_format=torch.channels_last)
+    with autocast(device, precision):
+        out, _ = net(x, target=y)
+        loss, _, _ = capsule_loss(out.lengths, out.reconstruction, x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss, out
+
+
 def save_checkpoint(path: Path, model, optimizer, epoch: int, history: list, args) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -165,16 +181,8 @@ def train(args) -> int:
                        file=sys.stderr, dynamic_ncols=True)
             for step in bar:
                 idx = order[step * args.batch_size : (step + 1) * args.batch_size]
-                x = mnist.to_input(mnist.random_shift(train_set.images[idx], 2, g)).to(device)
-                x = x.contiguous(memory_format=torch.channels_last)
                 y = train_set.labels[idx].to(device)
-                with autocast(device, args.precision):
-                    out, _ = net(x, target=y)
-                    loss, m_loss, r_loss = capsule_loss(out.lengths, out.reconstruction, x, y)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+                loss, out = train_step(net, optimizer, scaler, train_set.images[idx], y, device, args.precision, g)
                 seen += len(y)
                 correct += (out.lengths.argmax(1) == y).sum().item()
                 loss_sum += loss.item() * len(y)
