@@ -3,8 +3,8 @@
     python bench/train_throughput.py [--steps 20] [--warmup 3] [--batch-sizes 64 128]
                                      [--precisions fp32 bf16] [--threads N] [--forward-runs 50] [--json]
 
-For each precision and batch size: images/s of the training step model/train.py runs (2-px random
-model.train.train_step: shift, channels_last, autocast, loss, Adam), on random data, after a few warm-up steps. Then the
+For each precision and batch size: images/s of model.train.train_step, the step
+training runs (2-px random shift, channels_last, autocast, loss, Adam), on random data, after a few warm-up steps. Then the
 milliseconds of one single-image forward pass with the full trace (model.inference.analyze, what the
 app calls per request), median over --forward-runs. Run it on a quiet machine: numbers from a busy one
 say nothing.
