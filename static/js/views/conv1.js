@@ -2,8 +2,9 @@
 // chosen channel enlarged as plotly heat maps with values on hover.
 
 import { diverging, sequential } from '../colormap.js';
-import { $, fmt, setText, sig } from '../dom.js';
+import { $, fmt, setText } from '../dom.js';
 import { TileGrid } from '../draw.js';
+import { legend } from '../legend.js';
 import { baseLayout, heatmap, plot } from '../plots.js';
 import { maxAbs, slice, toRows } from '../tensor.js';
 
@@ -26,8 +27,10 @@ export class Conv1View {
       if (Number.isInteger(k) && k >= 0 && k < CHANNELS) select(k);
     });
     this.readout = $('#conv1-readout', root);
-    this.kernelRange = $('#conv1-kernel-range', root);
-    this.mapRange = $('#conv1-map-range', root);
+    this.kernelLegend = $('#conv1-kernel-legend', root);
+    this.mapLegend = $('#conv1-map-legend', root);
+    this.kernelPlotLegend = $('#conv1-kernel-plot-legend', root);
+    this.mapPlotLegend = $('#conv1-map-plot-legend', root);
     this.kernelPlot = $('#conv1-kernel-plot', root);
     this.mapPlot = $('#conv1-map-plot', root);
     this.kernelCaption = $('#conv1-kernel-caption', root);
@@ -53,12 +56,12 @@ export class Conv1View {
     if (kernels && kernels !== this.last.kernels) {
       this.kernelScale = maxAbs(kernels.kernels.data);
       this.kernelGrid.draw(kernels.kernels.data, diverging, -this.kernelScale, this.kernelScale);
-      setText(this.kernelRange, `blue −${sig(this.kernelScale)}, white 0, red +${sig(this.kernelScale)}`);
+      legend(this.kernelLegend, 'diverging', -this.kernelScale, this.kernelScale, 'weight');
     }
     if (maps && maps !== this.last.maps) {
       this.mapScale = maps.scale * 255 || 1; // uint8 encoding: the largest value is 255 steps
       this.mapGrid.draw(maps.data, sequential, 0, this.mapScale);
-      setText(this.mapRange, `0 … ${sig(this.mapScale)}`);
+      legend(this.mapLegend, 'sequential', 0, this.mapScale, 'activation');
     }
     const kernelChanged = kernels !== this.last.kernels || channel !== this.last.channel;
     const mapChanged = maps !== this.last.maps || channel !== this.last.channel;
@@ -73,6 +76,7 @@ export class Conv1View {
     if (kernelChanged) {
       const s = this.kernelScale;
       setText(this.kernelCaption, `Kernel ${channel} (9×9), bias ${fmt(kernels.bias.data[channel], 3)}`);
+      legend(this.kernelPlotLegend, 'diverging', -s, s, 'weight');
       pending.push(plot(this.kernelPlot, [heatmap(toRows(slice(kernels.kernels, channel), 9, 9), {
         colorscale: diverging.plotly, zmin: -s, zmax: s,
         hovertemplate: 'row %{y}, col %{x}<br>weight %{z:.4f}<extra></extra>',
@@ -81,7 +85,8 @@ export class Conv1View {
     if (maps && mapChanged) {
       // Enlarged, a map is scaled to its own maximum so that weak responses still show their shape.
       const top = this.#peak(channel);
-      setText(this.mapCaption, `Feature map ${channel} (20×20) after ReLU; colours scaled to its maximum, ${fmt(top, 3)}`);
+      setText(this.mapCaption, `Feature map ${channel} (20×20) after ReLU, scaled to its own maximum.`);
+      legend(this.mapPlotLegend, 'sequential', 0, top || 1, 'activation');
       pending.push(plot(this.mapPlot, [heatmap(toRows(slice(maps, channel), 20, 20), {
         colorscale: sequential.plotly, zmin: 0, zmax: top || 1,
         hovertemplate: 'row %{y}, col %{x}<br>activation %{z:.3f}<extra></extra>',

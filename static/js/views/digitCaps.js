@@ -3,6 +3,7 @@
 
 import { diverging } from '../colormap.js';
 import { $, fmt, setText } from '../dom.js';
+import { legend } from '../legend.js';
 import { baseLayout, heatmap, plot } from '../plots.js';
 import { maxAbs, toRows } from '../tensor.js';
 
@@ -14,6 +15,7 @@ export class DigitCapsView {
     this.detail = $('#prediction-detail', root);
     this.lengthsPlot = $('#digit-lengths', root);
     this.vectorsPlot = $('#digit-vectors', root);
+    this.vectorsLegend = $('#digit-vectors-legend', root);
     this.last = null;
   }
 
@@ -52,6 +54,7 @@ export class DigitCapsView {
 
   #vectors(vectors) {
     const s = maxAbs(vectors.data) || 1;
+    legend(this.vectorsLegend, 'diverging', -s, s, 'component');
     return plot(this.vectorsPlot, [heatmap(toRows(vectors.data, 10, 16), {
       colorscale: diverging.plotly, zmin: -s, zmax: s,
       x: [...Array(16).keys()].map((d) => d + 1), y: DIGITS,

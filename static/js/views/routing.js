@@ -5,6 +5,7 @@
 import { diverging, sequential } from '../colormap.js';
 import { $, el, fmt, setText, sig } from '../dom.js';
 import { TileGrid } from '../draw.js';
+import { legend } from '../legend.js';
 import { baseLayout, plot } from '../plots.js';
 import { slice } from '../tensor.js';
 
@@ -29,6 +30,8 @@ export class RoutingView {
     this.readout = $('#routing-readout', root);
     this.cCaption = $('#routing-c-caption', root);
     this.agreementCaption = $('#routing-agreement-caption', root);
+    this.cLegend = $('#routing-c-legend', root);
+    this.agreementLegend = $('#routing-agreement-legend', root);
     this.massPlot = $('#routing-mass', root);
     this.iterationsInput.addEventListener('change', () => {
       const n = Math.round(Number(this.iterationsInput.value));
@@ -66,8 +69,10 @@ export class RoutingView {
     this.cGrid.draw(slice(it.c, digit), sequential, 0, 1);
     const a = it.agreement.scale * 127 || 1; // int8 encoding: the largest |agreement| is 127 steps
     this.agreementGrid.draw(slice(it.agreement, digit), diverging, -a, a);
-    setText(this.cCaption, `c_ij for digit ${digit}, iteration ${step + 1}: 0 (dark) … 1 (yellow). Each capsule's c_ij sum to 1 over the 10 digits.`);
-    setText(this.agreementCaption, `Agreement û_j|i · v_j for digit ${digit}, iteration ${step + 1}: blue −${sig(a)}, white 0, red +${sig(a)}.`);
+    setText(this.cCaption, `c_ij for digit ${digit}, iteration ${step + 1}. Each capsule's c_ij sum to 1 over the 10 digits.`);
+    legend(this.cLegend, 'sequential', 0, 1, 'c_ij');
+    setText(this.agreementCaption, `Agreement û_j|i · v_j for digit ${digit}, iteration ${step + 1}.`);
+    legend(this.agreementLegend, 'diverging', -a, a, 'û·v');
     setText(this.readout, `Iteration ${step + 1}: digit ${digit} receives ${fmt(it.mass[digit] * 100, 1)} % of the routing mass; |v_${digit}| = ${fmt(it.lengths[digit], 3)}.`);
     return this.#massChart(routing, step, digit);
   }

@@ -1,0 +1,57 @@
+"""Issue 5 item 7 in a real browser: every heat map on the page (a canvas grid or a plotly heat map)
+has a colour legend in its figure whose ends are the numbers the colours were scaled to, drawn with one
+of the colour-blind-safe gradients (viridis, RdBu) from static/css/main.css."""
+from __future__ import annotations
+
+import pytest
+
+from browser_helpers import serve
+from test_page import check_clean, open_page
+
+pytestmark = pytest.mark.browser
+
+# Figures whose content is a heat map drawn by the page (not a photo-like image of the input).
+HEATMAP_FIGURES = """() => {
+  const figures = new Set();
+  for (const c of document.querySelectorAll('canvas.grid-canvas')) figures.add(c.closest('figure'));
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    if ((gd.data || []).some((t) => t.type === 'heatmap')) figures.add(gd.closest('figure'));
+  }
+  return [...figures].map((f) => {
+    const row = f.querySelector('.legend-row');
+    const bar = row && row.querySelector('.legend');
+    return {
+      id: (f.querySelector('canvas, .js-plotly-plot') || {}).id,
+      lo: row ? row.dataset.lo ?? row.querySelector('.legend-end')?.textContent : null,
+      hi: row ? row.dataset.hi ?? [...row.querySelectorAll('.legend-end')].pop()?.textContent : null,
+      gradient: bar ? getComputedStyle(bar).backgroundImage : '',
+    };
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(random_weights):
+    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
+        yield url
+
+
+def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
+    page = open_page(browser, server)
+    page.click("#conv1-kernels", position={"x": 5, "y": 5})  # draws the two enlarged plotly heat maps
+    page.wait_for_function("document.querySelector('#conv1-map-plot-legend').dataset.hi !== undefined")
+    figures = page.evaluate(HEATMAP_FIGURES)
+    ids = {f["id"] for f in figures}
+    assert {"conv1-kernels", "conv1-maps", "conv1-kernel-plot", "conv1-map-plot", "primary-lengths",
+            "routing-c", "routing-agreement", "digit-vectors"} <= ids
+    for f in figures:
+        assert f["lo"] is not None and f["hi"] is not None, f"{f['id']} has no legend"
+        assert float(f["lo"]) < float(f["hi"]), f
+        assert "linear-gradient" in f["gradient"], f
+    by_id = {f["id"]: f for f in figures}
+    # Diverging maps are symmetric around 0 so that white means 0; c_ij always spans 0 … 1.
+    for key in ("conv1-kernels", "routing-agreement", "digit-vectors"):
+        assert float(by_id[key]["lo"]) == -float(by_id[key]["hi"])
+    assert (by_id["routing-c"]["lo"], by_id["routing-c"]["hi"]) == ("0", "1")
+    check_clean(page)
+    page.context.close()
