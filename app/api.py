@@ -6,11 +6,11 @@ import time
 import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
-from model import inference, transforms
+from model import ablation, inference, transforms
 
 from . import resources
 from .encoding import encode_float, encode_unsigned
-from .serialize import image_to_json, trace_to_json, votes_to_json
+from .serialize import ablation_to_json, image_to_json, trace_to_json, votes_to_json
 from .validation import ApiError, analyze_input, integer, json_body, no_unknown_fields, vector
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -79,6 +79,26 @@ def sweep():
     return jsonify(parameter=name, values=values, iterations=given.iterations,
                    images=encode_unsigned(result.images), lengths=encode_float(result.lengths),
                    vectors=encode_float(result.digit_caps))
+
+
+@bp.post("/ablation")
+def routing_ablation():
+    """Does routing matter? Lengths after 1..10 iterations and with uniform coupling, and how c moves."""
+    r = resources.get()
+    given, body = _analyze_input(r, extra_fields=("digit",))
+    fixed = [k for k in ("iterations", "uniform_routing", "transform", "votes_for") if k in body]
+    if fixed:
+        raise ApiError(f"{', '.join(repr(k) for k in fixed)} not used by /api/ablation: it always compares "
+                       f"uniform coupling with 1..{ablation.MAX_ITERATIONS} iterations on the untransformed input")
+    cfg = r.model.config
+    digit = body.get("digit")
+    if digit is not None:
+        digit = integer(body, "digit", 0, cfg.digit_count - 1)
+    result = ablation.ablate(r.model, given.image)
+    if digit is None:
+        digit = result.prediction_at(cfg.routing_iterations)
+    return jsonify({**ablation_to_json(result, digit, cfg), "source": given.source, "sample": given.sample,
+                    "untrained": r.untrained})
 
 
 @bp.get("/report")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from model.ablation import Ablation
 from model.capsnet import CapsNetConfig, Trace
 
 from .encoding import encode_float, encode_signed, encode_unsigned
@@ -80,4 +81,31 @@ def votes_to_json(trace: Trace, capsule: int, index: int = 0) -> dict:
         "vector": encode_float(trace.primary_caps[index, capsule]),
         "u_hat": encode_float(trace.u_hat[index, capsule]),  # (10, 16)
         "c": [_rounded(step.c[index, capsule]) for step in trace.routing],  # per iteration, (10,)
+    }
+
+
+def ablation_to_json(ablation: Ablation, digit: int, cfg: CapsNetConfig) -> dict:
+    """A routing ablation (model/ablation.py) -> JSON: lengths after every iteration count, the uniform
+    coupling result, and digit `digit`'s change of c per step as (32, 6, 6) maps. Each map is quantised
+    on its own (int8, scale = its max |Δc| / 127): later steps move c much less than the first, and one
+    shared scale would round them to zero."""
+    g = cfg.primary_grid
+    lengths = ablation.lengths  # (R, 10)
+    return {
+        "iterations": int(lengths.shape[0]),
+        "default_iterations": cfg.routing_iterations,
+        "lengths": encode_float(lengths),
+        "predictions": ablation.predictions,
+        "uniform": {
+            "lengths": encode_float(ablation.uniform_lengths),
+            "prediction": ablation.uniform_prediction,
+            # Not assumed: compared bit for bit (uniform coupling is what iteration 1 computes).
+            "equals_iterations_1": bool(torch.equal(ablation.uniform_lengths, lengths[0])),
+        },
+        "digit": digit,
+        "delta_c": [
+            {"step": r + 2, "map": encode_signed(d[:, digit].reshape(cfg.primary_types, g, g))}
+            for r, d in enumerate(ablation.delta_c)
+        ],
+        "delta_c_mean_abs": encode_float(ablation.mean_abs_change()),
     }

@@ -65,6 +65,10 @@ export function analyzeTransformed(source, transform, { iterations, uniformRouti
 
 export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep', { ...source, parameter, iterations });
 
+// The routing ablation (README "Explorer endpoints and options"): source {sample} | {pixels} | {image};
+// digit: whose Δc maps to send, or null for the server's default (the prediction).
+export const ablation = (source, digit = null) => postJson('/api/ablation', digit === null ? source : { ...source, digit });
+
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });
 

@@ -2,12 +2,14 @@
 // Views only draw what they are given and report user actions back through the callbacks below.
 // When a new analysis is on screen, <body data-analyses="n" data-rendered-at="ms"> tells tests and
 // bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn; data-transforms and
-// data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn.
+// data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn; data-ablations counts
+// routing ablations drawn.
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
 import { takeOpenDigit } from './report/openDigit.js';
 import { decode } from './tensor.js';
+import { AblationView } from './views/ablation.js';
 import { Conv1View } from './views/conv1.js';
 import { DigitCapsView } from './views/digitCaps.js';
 import { EquivarianceView, identityTransform } from './views/equivariance.js';
@@ -37,15 +39,18 @@ const state = {
   // The equivariance explorer's own state: it transforms the walk's input but never changes the walk.
   // result: {input, lengths, prediction}; sweep: /api/sweep decoded, plus the digit predicted untransformed.
   explorer: { transform: identityTransform(), result: null, sweep: null, busy: false, sweeping: false, error: null },
+  // The routing ablation of the walk's input (/api/ablation, decoded); n, step and digit are its own controls.
+  ablation: { result: null, n: 3, step: 2, digit: 0, busy: false, error: null },
 };
 
-const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0 };
+const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0 };
 
 // ---- the API, at most one request of each kind in flight -------------------------------------------
 
 const runAnalyze = api.latestOnly(api.analyze);
 const runReconstruct = api.latestOnly(api.reconstruct);
 const runTransformed = api.latestOnly(api.analyzeTransformed);
+const runAblation = api.latestOnly(api.ablation);
 let analyzeSeq = 0;
 
 function decodeAnalysis(body) {
@@ -92,6 +97,7 @@ async function analyze(source) {
   });
   setRecon(recon.digit, digitCaps, recon.image.data);
   resetExplorer();
+  if (source !== ablationFor) loadAblation(source); // not when only the walk's routing options changed
   counters.analyses += 1;
   const done = counters.analyses;
   await render();
@@ -220,6 +226,51 @@ async function runSweep(parameter) {
   document.body.dataset.sweeps = String(done);
 }
 
+// ---- the routing ablation -----------------------------------------------------------------------------
+
+let ablationFor = null; // the walk input the ablation on screen (or on its way) belongs to
+let ablationSeq = 0;
+
+function decodeAblation(body) {
+  // The per-step Δc maps come separately quantised; one (steps, 32, 6, 6) array of values for the view.
+  const maps = body.delta_c.map((d) => decode(d.map));
+  const data = new Float32Array(maps.length * 1152);
+  maps.forEach((m, k) => data.set(m.data, k * 1152));
+  return {
+    ...body,
+    lengths: decode(body.lengths),
+    uniform: { ...body.uniform, lengths: decode(body.uniform.lengths) },
+    deltaC: { shape: [maps.length, 32, 6, 6], data },
+    meanAbs: decode(body.delta_c_mean_abs),
+  };
+}
+
+// Fetched when the walk's input changes (the ablation does not depend on the walk's routing options) and
+// when another digit's Δc map is picked; digit null: the server's default, the prediction.
+async function loadAblation(source, digit = null) {
+  ablationFor = source;
+  const input = explorerSource();
+  if (!input) return;
+  const seq = ++ablationSeq;
+  state.ablation = { ...state.ablation, busy: true, error: null, ...(digit === null ? { result: null } : {}) };
+  render();
+  let body;
+  try {
+    body = await runAblation(input, digit);
+  } catch (e) {
+    if (seq !== ablationSeq) return;
+    state.ablation = { ...state.ablation, busy: false, error: `Could not compare routing iterations: ${e.message}` };
+    render();
+    return;
+  }
+  if (body === null || seq !== ablationSeq) return; // a newer input or digit is on its way
+  state.ablation = { ...state.ablation, busy: false, result: decodeAblation(body), digit: body.digit };
+  counters.ablations += 1;
+  const done = counters.ablations;
+  await render();
+  document.body.dataset.ablations = String(done);
+}
+
 // ---- user actions ------------------------------------------------------------------------------------
 
 const analyzeDrawingSoon = debounce((dataUrl) => analyze({ image: dataUrl }), STROKE_DEBOUNCE_MS);
@@ -303,6 +354,21 @@ const views = {
     },
     sweep: (parameter) => runSweep(parameter),
   }),
+  ablation: new AblationView($('#ablation'), {
+    iterations: (n) => {
+      state.ablation = { ...state.ablation, n };
+      render();
+    },
+    step: (step) => {
+      state.ablation = { ...state.ablation, step };
+      render();
+    },
+    digit: (digit) => {
+      state.ablation = { ...state.ablation, digit };
+      if (state.ablation.result && ablationFor) loadAblation(ablationFor, digit);
+      else render();
+    },
+  }),
 };
 
 // ---- one render for every view -----------------------------------------------------------------------
@@ -324,6 +390,7 @@ function render() {
     views.digitCaps.render({ digitCaps: layers?.digit_caps ?? null, prediction: a?.prediction }),
     views.reconstruction.render({ ...state.recon, prediction: a?.prediction }),
     views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
+    views.ablation.render(state.ablation),
   ];
   renderNav(a);
   return Promise.all(pending);
@@ -345,6 +412,7 @@ async function start() {
   if (model.status === 'fulfilled') {
     state.model = model.value;
     state.iterations = model.value.routing_iterations_default;
+    state.ablation.n = model.value.routing_iterations_default;
   }
   if (kernels.status === 'fulfilled') {
     state.kernels = { kernels: decode(kernels.value.kernels), bias: decode(kernels.value.bias) };
