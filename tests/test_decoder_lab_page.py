@@ -380,11 +380,12 @@ def test_without_statistics_sliders_span_quarter_around_the_capsule(browser, ran
 def test_a_digit_opened_from_the_report_still_opens(browser, server):
     """The report's "/#open" hand-over (static/js/report/openDigit.js) is not lab state: the page analyzes
     the stored digit, then the address bar takes the lab state of that digit, as pixels."""
-    fresh = new_page(browser, server + "api/model")  # same origin, so sessionStorage is shared with "/"
+    fresh = new_page(browser, server)
+    wait_for_analysis(fresh, 1)
     fresh.evaluate("""() => sessionStorage.setItem('capsnet.openDigit', JSON.stringify(
         {pixels: Array.from({length: 28}, (_, r) => Array.from({length: 28}, (_, c) => (r > 6 && r < 22 && c > 12 && c < 16 ? 1 : 0))),
          label: 1, index: 2}))""")
-    fresh.goto(server + "#open", wait_until="commit")
+    fresh.goto(server + "?reload#open", wait_until="commit")  # the query makes it a new document
     wait_for_analysis(fresh, 1)
     assert fresh.evaluate("document.body.dataset.source") == "pixels"
     assert fresh.evaluate("sessionStorage.getItem('capsnet.openDigit')") is None
