@@ -64,9 +64,12 @@ def load(config: dict) -> Resources:
         "manifest": manifest,
     }
     shipped = None if config["ALLOW_UNTRAINED"] else Path(config["WEIGHTS"])
+    capsule_stats = _optional_json(shipped, "capsule_stats.json")
+    # The page asks for the statistics only when they exist: a 404 would be a console error in the browser.
+    info["capsule_stats"] = capsule_stats is not None
     return Resources(model, manifest, bool(config["ALLOW_UNTRAINED"]), Gallery(config["GALLERY"]),
                      kernels, hashlib.sha256(kernels).hexdigest()[:32], info,
-                     _optional_json(shipped, "report.json"), _optional_json(shipped, "capsule_stats.json"))
+                     _optional_json(shipped, "report.json"), capsule_stats)
 
 
 def _optional_json(weights: Path | None, name: str) -> dict | None:

@@ -221,7 +221,7 @@ def test_slider_redraws_the_reconstruction(page):
     after = canvas_pixels(page, "#reconstruction-image")
     assert np.abs(after.astype(int) - before.astype(int)).max() > 0, "the reconstruction did not change"
     page.click("#reconstruction-reset")
-    assert "(+0.00)" in text(page, "#reconstruction-sliders .slider:first-child output")
+    assert "(+0.000)" in text(page, "#reconstruction-sliders .slider:first-child output")
     shoot(page, "reconstruction")
 
 

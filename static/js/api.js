@@ -41,6 +41,7 @@ function postJson(path, body) {
 export const getModel = () => request('/api/model');
 export const getKernels = () => request('/api/kernels');
 export const getSamples = () => request('/api/samples');
+export const getCapsuleStats = () => request('/api/capsule_stats');
 
 // source: {image: dataUrl} | {sample: id} | {pixels: 28×28 rows in [0, 1]} | {file: File};
 // options: {iterations, uniformRouting}

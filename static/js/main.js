@@ -3,10 +3,14 @@
 // When a new analysis is on screen, <body data-analyses="n" data-rendered-at="ms"> tells tests and
 // bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn; data-transforms and
 // data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn; data-ablations counts
-// routing ablations drawn.
+// routing ablations drawn; data-restores counts decoder lab states restored (from a link or a file) and
+// drawn, data-shares the times the URL hash was written.
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
+import { downloadJson } from './download.js';
+import { StateError, bytesToRows, fromHash, fromJson, isStateHash, pixelsToBytes, toHash, toJson } from './labState.js';
+import { sliderRanges } from './sliderRanges.js';
 import { takeOpenDigit } from './report/openDigit.js';
 import { decode } from './tensor.js';
 import { AblationView } from './views/ablation.js';
@@ -35,7 +39,9 @@ const state = {
   channel: 0, // Conv1 channel enlarged
   routingStep: 0,
   routingDigit: 0,
-  recon: {}, // {digit, base, vector, image, perturbations}
+  recon: {}, // {digit, base, vector, ranges, image, perturbations, restoring}
+  capsuleStats: null, // GET /api/capsule_stats when the weights ship it: the decoder lab's slider ranges
+  labMessage: null, // {text, isError}: what happened to a shared link, an import, a copy
   // The equivariance explorer's own state: it transforms the walk's input but never changes the walk.
   // result: {input, lengths, prediction}; sweep: /api/sweep decoded, plus the digit predicted untransformed.
   explorer: { transform: identityTransform(), result: null, sweep: null, busy: false, sweeping: false, error: null },
@@ -43,7 +49,7 @@ const state = {
   ablation: { result: null, n: 3, step: 2, digit: 0, busy: false, error: null },
 };
 
-const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0 };
+const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0, restores: 0, shares: 0 };
 
 // ---- the API, at most one request of each kind in flight -------------------------------------------
 
@@ -52,6 +58,8 @@ const runReconstruct = api.latestOnly(api.reconstruct);
 const runTransformed = api.latestOnly(api.analyzeTransformed);
 const runAblation = api.latestOnly(api.ablation);
 let analyzeSeq = 0;
+let pendingRecon = null; // {digit, vector, from}: a shared decoder lab state for the next analysis
+let scrollToLab = false; // after a shared link (good or bad), show the decoder lab once the page is drawn
 
 function decodeAnalysis(body) {
   const L = body.layers;
@@ -73,6 +81,8 @@ function decodeAnalysis(body) {
 }
 
 async function analyze(source) {
+  const restoring = pendingRecon;
+  pendingRecon = null;
   state.source = source;
   const seq = ++analyzeSeq;
   Object.assign(state, { busy: true, error: null });
@@ -82,6 +92,7 @@ async function analyze(source) {
     body = await runAnalyze(source, { iterations: state.iterations, uniformRouting: state.uniform });
   } catch (e) {
     if (seq === analyzeSeq) Object.assign(state, { busy: false, error: `Could not analyze: ${e.message}` });
+    if (restoring) state.labMessage = { text: `Could not restore the shared state: ${e.message}`, isError: true };
     render();
     return;
   }
@@ -95,7 +106,8 @@ async function analyze(source) {
     routingStep: analysis.layers.routing.iterations.length - 1,
     routingDigit: analysis.prediction,
   });
-  setRecon(recon.digit, digitCaps, recon.image.data);
+  if (restoring) setRecon(restoring.digit, digitCaps, null, restoring);
+  else setRecon(recon.digit, digitCaps, recon.image.data);
   resetExplorer();
   if (source !== ablationFor) loadAblation(source); // not when only the walk's routing options changed
   counters.analyses += 1;
@@ -105,13 +117,18 @@ async function analyze(source) {
     document.body.dataset.analyses = String(done);
     document.body.dataset.source = analysis.source;
     document.body.dataset.renderedAt = String(performance.now());
+    if (scrollToLab) $('#reconstruction').scrollIntoView();
+    scrollToLab = false;
   }, 0));
 }
 
-// Decodes digit capsule `digit`; `image` is its known reconstruction, if any.
-function setRecon(digit, vectors, image = null) {
+// Decodes digit capsule `digit`; `image` is its known reconstruction, if any; `restoring` a shared state
+// whose slider vector replaces the capsule's own (which Reset goes back to).
+function setRecon(digit, vectors, image = null, restoring = null) {
   const base = Array.from(vectors.data.subarray(digit * 16, digit * 16 + 16));
-  state.recon = { digit, base, vector: base.slice(), image, perturbations: null };
+  const vector = restoring ? restoring.vector.slice() : base.slice();
+  const ranges = sliderRanges(state.capsuleStats, digit, base, vector);
+  state.recon = { digit, base, vector, ranges, image, perturbations: null, restoring };
   if (!image) reconstruct();
   loadPerturbations(state.recon);
 }
@@ -127,10 +144,101 @@ async function reconstruct() {
     return;
   }
   if (body === null || state.recon.base !== recon.base) return; // superseded or another capsule by now
-  state.recon = { ...state.recon, image: decode(body.image).data };
+  const restoring = state.recon.restoring;
+  state.recon = { ...state.recon, image: decode(body.image).data, restoring: null };
+  if (restoring) state.labMessage = { text: `Restored the shared state from ${restoring.from}.`, isError: false };
   render();
   counters.reconstructions += 1;
   document.body.dataset.reconstructions = String(counters.reconstructions);
+  if (restoring) {
+    counters.restores += 1;
+    document.body.dataset.restores = String(counters.restores);
+  }
+}
+
+// ---- the decoder lab's shareable state (static/js/labState.js; README "Sharing the decoder lab") -------
+
+// What is on screen, in labState's terms, or null before the first analysis.
+function labState() {
+  const a = state.analysis;
+  const r = state.recon;
+  if (!a || !r.vector || r.restoring) return null;
+  const input = a.source === 'sample' ? { sample: a.sample, pixels: null } : { sample: null, pixels: pixelsToBytes(a.input.data) };
+  return { ...input, iterations: a.iterations, uniformRouting: a.uniform_routing, digit: r.digit, vector: r.vector };
+}
+
+// The address bar always holds the state, so copying it shares what is on screen; replaceState keeps the
+// back button for real navigation, and the debounce keeps a drag from writing hundreds of entries.
+function writeHash() {
+  const shared = labState();
+  if (!shared) return;
+  const hash = `#${toHash(shared)}`;
+  if (window.location.hash === hash) return;
+  history.replaceState(null, '', hash);
+  counters.shares += 1;
+  document.body.dataset.shares = String(counters.shares);
+}
+const writeHashSoon = debounce(writeHash, 250);
+
+// Re-analyzes the shared input with its routing options, then decodes the shared digit with the shared
+// vector. Throws StateError when the state names something this server does not have.
+function restore(shared, from) {
+  const maxIterations = state.model?.routing_iterations_max ?? 10;
+  if (shared.iterations > maxIterations) throw new StateError(`"iterations" must be at most ${maxIterations}`);
+  let sample = null;
+  if (shared.sample !== null) {
+    if (!state.samples) throw new StateError('the sample gallery could not be loaded');
+    sample = state.samples.find((s) => s.id === shared.sample);
+    if (!sample) throw new StateError(`there is no gallery sample "${shared.sample}"`);
+  }
+  writeHashSoon.cancel();
+  state.iterations = shared.iterations;
+  state.uniform = shared.uniformRouting;
+  state.labMessage = { text: `Restoring the shared state from ${from}…`, isError: false };
+  pendingRecon = { digit: shared.digit, vector: shared.vector, from };
+  if (sample) views.input.pickSample(sample);
+  else analyze({ pixels: bytesToRows(shared.pixels) });
+}
+
+const MAX_STATE_FILE = 1_000_000; // an exported state is about 2 KB
+
+async function importState(file) {
+  const fail = (why) => {
+    state.labMessage = { text: `Could not import ${file.name}: ${why}. The lab is unchanged.`, isError: true };
+    render();
+  };
+  if (file.size > MAX_STATE_FILE) return fail('it is too large to be an exported decoder lab state');
+  let obj;
+  try {
+    obj = JSON.parse(await file.text());
+  } catch {
+    return fail('it is not a JSON file');
+  }
+  try {
+    restore(fromJson(obj), `the file ${file.name}`);
+  } catch (e) {
+    if (!(e instanceof StateError)) throw e;
+    return fail(e.message);
+  }
+  return undefined;
+}
+
+function exportState() {
+  const shared = labState();
+  if (!shared) return;
+  downloadJson(toJson(shared), `decoder-lab-digit${shared.digit}.json`);
+}
+
+async function copyLink() {
+  writeHashSoon.cancel();
+  writeHash();
+  try {
+    await navigator.clipboard.writeText(window.location.href);
+    state.labMessage = { text: 'Link copied: it opens this input, digit and slider vector.', isError: false };
+  } catch {
+    state.labMessage = { text: 'The browser did not allow copying: copy the address bar instead, it holds the same link.', isError: false };
+  }
+  render();
 }
 
 async function loadPerturbations(recon) {
@@ -326,7 +434,7 @@ const views = {
   reconstruction: new ReconstructionView($('#reconstruction'), {
     slide: (k, value) => {
       const vector = state.recon.vector.slice();
-      vector[k] = value;
+      vector[k] = Math.fround(value); // the decoder computes in float32; a shared vector is exact
       state.recon = { ...state.recon, vector };
       render();
       reconstruct();
@@ -342,6 +450,9 @@ const views = {
       setRecon(d, state.analysis.layers.digit_caps.vectors);
       render();
     },
+    copyLink: () => copyLink(),
+    exportState: () => exportState(),
+    importState: (file) => importState(file),
   }),
   equivariance: new EquivarianceView($('#equivariance'), {
     change: (name, value) => {
@@ -388,11 +499,12 @@ function render() {
       iterations: state.iterations, uniform: state.uniform,
     }),
     views.digitCaps.render({ digitCaps: layers?.digit_caps ?? null, prediction: a?.prediction }),
-    views.reconstruction.render({ ...state.recon, prediction: a?.prediction }),
+    views.reconstruction.render({ ...state.recon, prediction: a?.prediction, message: state.labMessage }),
     views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
     views.ablation.render(state.ablation),
   ];
   renderNav(a);
+  writeHashSoon();
   return Promise.all(pending);
 }
 
@@ -422,6 +534,13 @@ async function start() {
   }
   const failed = [model, kernels, samples].find((r) => r.status === 'rejected');
   if (failed) state.error = `Could not load the page's data: ${failed.reason.message}`;
+  if (state.model?.capsule_stats) {
+    try {
+      state.capsuleStats = await api.getCapsuleStats();
+    } catch (e) {
+      state.labMessage = { text: `Could not load the capsule statistics (${e.message}): sliders span ±0.25.`, isError: true };
+    }
+  }
   render();
   // A test digit opened from the model report (/report) comes first; otherwise start the walk with a
   // real MNIST digit so every section has something to show.
@@ -429,8 +548,24 @@ async function start() {
   if (opened) {
     history.replaceState(null, '', window.location.pathname);
     analyze({ pixels: opened.pixels });
+  } else if (isStateHash(window.location.hash) && restoreFromLink()) {
+    // the shared decoder lab state is being analyzed
   } else if (state.samples?.length && !state.source) {
     views.input.pickSample(state.samples[0]);
+  }
+}
+
+// A shared link (README "Sharing the decoder lab"): true when its state is being restored; a bad or
+// tampered one says why on the page and leaves the default start to run.
+function restoreFromLink() {
+  scrollToLab = true;
+  try {
+    restore(fromHash(window.location.hash), 'the link');
+    return true;
+  } catch (e) {
+    if (!(e instanceof StateError)) throw e;
+    state.labMessage = { text: `The link's decoder lab state could not be used: ${e.message}. Showing the default start instead.`, isError: true };
+    return false;
   }
 }
 

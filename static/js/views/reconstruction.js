@@ -1,14 +1,17 @@
-// Section "reconstruction": the decoder's image (canvas), 16 labelled sliders (±0.25 around the capsule's
-// value, step 0.01, as in the paper's Fig. 4) that redraw it while dragging, reset, a chooser for which
-// digit capsule to decode, and the 16 x 11 perturbation grid.
+// Section "reconstruction", the decoder lab: the decoder's image (canvas), 16 labelled sliders that
+// redraw it while dragging (ranges from the training set's mean ± 3σ when statistics ship with the
+// weights, else ±0.25 around the capsule's value as in the paper's Fig. 4; each with a histogram of that
+// dimension behind it), reset, a chooser for which digit capsule to decode, the 16 x 11 perturbation grid,
+// PNG downloads of both, and the share controls (copy link, export / import the state as JSON).
 
 import { grayscale } from '../colormap.js';
 import { $, el, fmt, setText } from '../dom.js';
+import { downloadCanvas } from '../download.js';
 import { drawImage } from '../draw.js';
+import { drawHistogram } from './sliderHistogram.js';
 
 const DIM = 16;
-const RANGE = 0.25;
-const LIMIT = 2; // the API accepts components within ±2
+const PNG_SCALE = 10; // the 28×28 reconstruction is saved as 280×280
 
 // Perturbation grid layout, in canvas pixels.
 const SCALE = 2;
@@ -23,40 +26,59 @@ export class ReconstructionView {
     this.caption = $('#reconstruction-caption', root);
     this.digitSelect = $('#reconstruction-digit', root);
     this.grid = $('#perturbations', root);
+    this.rangesNote = $('#lab-ranges-note', root);
+    this.message = $('#lab-message', root);
     for (let j = 0; j < 10; j++) this.digitSelect.append(el('option', { value: j, text: `digit ${j}` }));
     this.digitSelect.addEventListener('change', () => actions.digit(Number(this.digitSelect.value)));
     $('#reconstruction-reset', root).addEventListener('click', () => actions.reset());
+    $('#lab-copy-link', root).addEventListener('click', () => actions.copyLink());
+    $('#lab-export', root).addEventListener('click', () => actions.exportState());
+    const importInput = $('#lab-import', root);
+    importInput.addEventListener('change', () => {
+      const file = importInput.files?.[0];
+      importInput.value = ''; // the same file may be imported again
+      if (file) actions.importState(file);
+    });
+    $('#reconstruction-download', root).addEventListener('click', () => this.#save(this.image, 'reconstruction', PNG_SCALE));
+    $('#perturbations-download', root).addEventListener('click', () => this.#save(this.grid, 'perturbations', 1));
     const box = $('#reconstruction-sliders', root);
     this.sliders = [];
     this.outputs = [];
+    this.histograms = [];
     for (let k = 0; k < DIM; k++) {
       const id = `reconstruction-dim-${k + 1}`;
-      const slider = el('input', { type: 'range', id, step: 0.01, min: -RANGE, max: RANGE, value: 0 });
+      const slider = el('input', { type: 'range', id, step: 0.01, min: -0.25, max: 0.25, value: 0 });
       const output = el('output', { for: id, class: 'slider-value' });
+      const histogram = el('canvas', { class: 'slider-hist', width: 240, height: 20, 'aria-hidden': 'true' });
       slider.addEventListener('input', () => actions.slide(k, Number(slider.value)));
-      box.append(el('div', { class: 'slider' }, el('label', { for: id, text: `Dimension ${k + 1}` }), slider, output));
+      box.append(el('div', { class: 'slider' }, el('label', { for: id, text: `Dimension ${k + 1}` }),
+        el('div', { class: 'slider-track' }, histogram, slider), output));
       this.sliders.push(slider);
       this.outputs.push(output);
+      this.histograms.push(histogram);
     }
     this.last = {};
+    this.drawn = 0; // histograms drawn, for tests (data-histograms on the section)
   }
 
-  // data: {digit, base: 16 numbers, vector: 16 numbers, image: 784 values, perturbations: {images, steps}, prediction}
+  // data: {digit, base: 16 numbers, vector: 16 numbers, ranges: sliderRanges(...), image: 784 values,
+  //        perturbations: {images, steps}, prediction, message: {text, isError} | null}
   render(data) {
-    const { digit, base, vector, image, perturbations, prediction } = data;
+    const { digit, base, vector, ranges, image, perturbations, prediction, message } = data;
+    setText(this.message, message?.text ?? '');
+    this.message.classList.toggle('is-error', Boolean(message?.isError));
     if (base === undefined || base === null) return;
-    if (base !== this.last.base) {
-      this.sliders.forEach((slider, k) => {
-        slider.min = String(Math.max(-LIMIT, base[k] - RANGE));
-        slider.max = String(Math.min(LIMIT, base[k] + RANGE));
-      });
-    }
-    if (vector !== this.last.vector || base !== this.last.base) {
+    if (ranges !== this.last.ranges) this.#ranges(ranges, digit);
+    if (vector !== this.last.vector || ranges !== this.last.ranges) {
       this.sliders.forEach((slider, k) => {
         if (Number(slider.value) !== vector[k]) slider.value = String(vector[k]);
-        const delta = Number(fmt(vector[k] - base[k], 2));
-        setText(this.outputs[k], `${fmt(vector[k], 2)} (${delta < 0 ? '−' : '+'}${fmt(Math.abs(delta), 2)})`);
+        // Three decimals: a data-driven range can be as narrow as ±0.05.
+        const delta = Number(fmt(vector[k] - base[k], 3));
+        setText(this.outputs[k], `${fmt(vector[k], 3)} (${delta < 0 ? '−' : '+'}${fmt(Math.abs(delta), 3)})`);
+        if (ranges !== this.last.ranges || vector[k] !== this.last.vector?.[k]) drawHistogram(this.histograms[k], ranges.dims[k], vector[k]);
       });
+      if (ranges.fromData) this.drawn += 1;
+      this.grid.closest('section').dataset.histograms = String(this.drawn);
     }
     if (this.digitSelect.value !== String(digit)) this.digitSelect.value = String(digit);
     if (image && image !== this.last.image) {
@@ -67,6 +89,30 @@ export class ReconstructionView {
     }
     if (perturbations !== this.last.perturbations) this.#grid(perturbations);
     this.last = data;
+  }
+
+  #ranges(ranges, digit) {
+    this.sliders.forEach((slider, k) => {
+      const r = ranges.dims[k];
+      slider.min = String(r.min);
+      slider.max = String(r.max);
+      slider.step = String(r.step);
+      this.histograms[k].hidden = !r.hist;
+    });
+    setText(this.rangesNote, ranges.fromData
+      ? `Each slider spans the mean ± 3σ of that dimension over the ${ranges.n.toLocaleString('en')} training ${digit}s `
+        + '(widened to reach the capsule\'s own value); behind it, their histogram with the mean (dark line) '
+        + 'and the slider\'s value (orange line).'
+      : 'No training-set statistics ship with these weights (python -m model.capsule_stats), so each slider '
+        + 'spans ±0.25 around the capsule\'s own value, the range of the paper\'s Fig. 4.');
+  }
+
+  #save(canvas, what, scale) {
+    const digit = this.last.digit;
+    if (digit === undefined || !canvas.width) return;
+    const name = what === 'reconstruction' ? `reconstruction-digit${digit}-280px.png`
+      : `perturbations-digit${digit}-rows-dimension1-16-columns-shift-0.25-to+0.25.png`;
+    downloadCanvas(canvas, name, scale);
   }
 
   #grid(perturbations) {
