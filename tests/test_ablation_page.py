@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import analyses, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import analyses, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
 from routed_weights import write_routed_weights
 from test_page import canvas_pixels, check_clean, shoot, text
 
@@ -159,9 +159,7 @@ def test_fetched_when_the_walk_input_changes_and_only_then(page):
 
 
 def test_narrow_screen(page):
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)  # plotly redraws charts on resize
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = fits_narrow_screen(page)
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
     shoot(page, "ablation", "ablation-390")
     check_clean(page)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import SEVEN, analyses, draw, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import SEVEN, analyses, draw, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
 from test_page import canvas_pixels, check_clean, shoot, text
 
 
@@ -350,9 +350,7 @@ def test_png_downloads(page, tmp_path):
 
 def test_screenshot_and_narrow_screen(page):
     shoot(page, "reconstruction", "decoder-lab")
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = fits_narrow_screen(page)
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
     shoot(page, "reconstruction", "decoder-lab-390")
     page.set_viewport_size({"width": 1366, "height": 900})

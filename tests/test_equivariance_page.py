@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_helpers import analyses, serve, wait_until
+from browser_helpers import analyses, fits_narrow_screen, serve, wait_until
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
 
@@ -72,9 +72,7 @@ def test_sweep_draws_charts_and_strip(page):
 def test_reset_and_narrow_screen(page):
     page.click("#equivariance-reset")
     wait_until(page, "document.querySelector('#equivariance-rotate + output').textContent === '0°'")
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)  # plotly redraws charts on resize
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = fits_narrow_screen(page)
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
     shoot(page, "equivariance", "equivariance-390")
     assert SHOTS.exists()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import FOUR, SEVEN, analyses, draw, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
 
 
 pytestmark = pytest.mark.browser
@@ -240,9 +240,7 @@ def test_routing_iterations_reanalyze(page):
 
 
 def test_narrow_screen(page):
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)  # plotly redraws charts on resize
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = fits_narrow_screen(page)
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "narrow-390.png"), full_page=True)
