@@ -118,14 +118,14 @@ def wait_for_analysis(page, count: int, timeout: float = 120.0) -> None:
     wait_until(page, f"Number(document.body.dataset.analyses || 0) >= {count}", timeout)
 
 
-def fits_narrow_screen(page, width: int = 390, height: int = 844, settle_ms: int = 15_000) -> int:
+def fits_narrow_screen(page, width: int = 390, height: int = 844, settle: float = 15.0) -> int:
     """Resizes the page to a phone's width and returns how many px it is wider than the screen once
     plotly has redrawn its charts for the new size (a resize handler that, on a loaded machine, can take
-    seconds): waits for no overflow up to settle_ms, then measures."""
+    seconds): waits for no overflow up to `settle` seconds, then measures."""
     page.set_viewport_size({"width": width, "height": height})
     overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     try:
-        page.wait_for_function(f"{overflow} <= 0", timeout=settle_ms)
-    except Exception:  # playwright's TimeoutError: measured below, so the assertion says by how much
+        wait_until(page, f"{overflow} <= 0", timeout=settle)
+    except TimeoutError:  # measured below, so the assertion says by how much
         pass
     return int(page.evaluate(overflow))

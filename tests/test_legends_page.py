@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import serve
+from browser_helpers import serve, wait_until
 from test_page import check_clean, open_page
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def server(random_weights):
 def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
     page = open_page(browser, server)
     page.click("#conv1-kernels", position={"x": 5, "y": 5})  # draws the two enlarged plotly heat maps
-    page.wait_for_function("document.querySelector('#conv1-map-plot-legend').dataset.hi !== undefined")
+    wait_until(page, "document.querySelector('#conv1-map-plot-legend').dataset.hi !== undefined")
     figures = page.evaluate(HEATMAP_FIGURES)
     ids = {f["id"] for f in figures}
     assert {"conv1-kernels", "conv1-maps", "conv1-kernel-plot", "conv1-map-plot", "primary-lengths",
