@@ -65,6 +65,9 @@ export function analyzeTransformed(source, transform, { iterations, uniformRouti
 
 export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep', { ...source, parameter, iterations });
 
+// Two digits overlaid (README "Explorer endpoints and options"): first / second are gallery ids or 28×28 pixels.
+export const overlap = (first, second, shift, { iterations }) => postJson('/api/overlap', { first, second, shift, iterations });
+
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });
 
