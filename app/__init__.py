@@ -10,6 +10,7 @@ from model.weights import DEFAULT_WEIGHTS
 
 from . import errors, resources, security
 from .api import bp as api_bp
+from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
 
 # The chart library ships inside the installed plotly package; serving it from there keeps the page
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(overlap_bp)
     app.register_blueprint(report_bp)
 
     @app.get("/")

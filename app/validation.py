@@ -188,3 +188,35 @@ def analyze_input(request: Request, samples, default_iterations: int, primary_co
         transform=transform(body.get("transform")),
         votes_for=None if votes_for is None else integer(body, "votes_for", 0, primary_count - 1),
     ), body
+
+
+# ---- overlapping digits (POST /api/overlap) ----
+
+def sample_or_pixels(body: dict, key: str, samples) -> tuple[np.ndarray, str | None]:
+    """body[key] as a gallery sample id (a string) or 28x28 pixels in [0, 1] (nested lists) ->
+    (the image, the sample id or None)."""
+    value = body.get(key)
+    if value is None:
+        raise ApiError(f"'{key}' is required: a gallery sample id or 28x28 pixels in [0, 1]")
+    if isinstance(value, str):
+        if value not in samples:
+            raise ApiError(f"unknown sample id {value!r:.40} in '{key}'; GET /api/samples lists them", 404)
+        return samples.image(value), value
+    if not isinstance(value, list):
+        raise ApiError(f"'{key}' must be a gallery sample id or 28x28 pixels in [0, 1]")
+    try:
+        return _pixels(value), None
+    except ApiError as e:
+        raise ApiError(f"'{key}': {e.message}", e.status) from None
+
+
+def integers(body: dict, key: str, length: int, lo: int, hi: int) -> list[int]:
+    """A list of `length` integers, each in lo..hi."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) != length:
+        raise ApiError(f"'{key}' must be a list of {length} integers in {lo}..{hi}")
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+        raise ApiError(f"'{key}' must contain only integers (in {lo}..{hi}), got {value!r:.60}")
+    if not all(lo <= x <= hi for x in value):
+        raise ApiError(f"'{key}' values must be in {lo}..{hi}, got {value}")
+    return value

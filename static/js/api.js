@@ -69,6 +69,8 @@ export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep
 // The routing ablation (README "Explorer endpoints and options"): source {sample} | {pixels} | {image};
 // digit: whose Δc maps to send, or null for the server's default (the prediction).
 export const ablation = (source, digit = null) => postJson('/api/ablation', digit === null ? source : { ...source, digit });
+// Two digits overlaid (README "Explorer endpoints and options"): first / second are gallery ids or 28×28 pixels.
+export const overlap = (first, second, shift, { iterations }) => postJson('/api/overlap', { first, second, shift, iterations });
 
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });

@@ -4,7 +4,7 @@
 // bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn; data-transforms and
 // data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn; data-ablations counts
 // routing ablations drawn; data-restores counts decoder lab states restored (from a link or a file) and
-// drawn, data-shares the times the URL hash was written.
+// drawn, data-shares the times the URL hash was written; data-overlaps counts overlapping-digit pairs drawn.
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
@@ -19,6 +19,7 @@ import { DigitCapsView } from './views/digitCaps.js';
 import { EquivarianceView, identityTransform } from './views/equivariance.js';
 import { InputView } from './views/input.js';
 import { ModelPanelView } from './views/modelPanel.js';
+import { OverlapView, WALK } from './views/overlap.js';
 import { PrimaryCapsView } from './views/primaryCaps.js';
 import { ReconstructionView } from './views/reconstruction.js';
 import { RoutingView } from './views/routing.js';
@@ -47,9 +48,14 @@ const state = {
   explorer: { transform: identityTransform(), result: null, sweep: null, busy: false, sweeping: false, error: null },
   // The routing ablation of the walk's input (/api/ablation, decoded); n, step and digit are its own controls.
   ablation: { result: null, n: 3, step: 2, digit: 0, busy: false, error: null },
+  // Overlapping digits: first is WALK (the walk's input) or a gallery id, second a gallery id; result is
+  // /api/overlap decoded.
+  overlap: { first: WALK, second: null, shift: [0, -4], result: null, busy: false, error: null },
 };
 
-const counters = { analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0, restores: 0, shares: 0 };
+const counters = {
+  analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0, restores: 0, shares: 0, overlaps: 0,
+};
 
 // ---- the API, at most one request of each kind in flight -------------------------------------------
 
@@ -110,6 +116,7 @@ async function analyze(source) {
   else setRecon(recon.digit, digitCaps, recon.image.data);
   resetExplorer();
   if (source !== ablationFor) loadAblation(source); // not when only the walk's routing options changed
+  if (state.overlap.first === WALK || state.overlap.result?.iterations !== state.iterations) requestOverlap();
   counters.analyses += 1;
   const done = counters.analyses;
   await render();
@@ -379,6 +386,50 @@ async function loadAblation(source, digit = null) {
   document.body.dataset.ablations = String(done);
 }
 
+// ---- overlapping digits ------------------------------------------------------------------------------
+
+const runOverlap = api.latestOnly(api.overlap);
+
+// The default pair: the walk's first digit (an MNIST 0) and this 3, shifted 4 px up.
+const DEFAULT_SECOND = 'test-00090';
+
+async function requestOverlap() {
+  const o = state.overlap;
+  const walk = explorerSource();
+  if (!o.second || (o.first === WALK && !walk)) return;
+  const first = o.first === WALK ? (walk.sample ?? walk.pixels) : o.first;
+  state.overlap = { ...o, busy: true, error: null };
+  render();
+  let body;
+  try {
+    body = await runOverlap(first, o.second, o.shift.slice(), { iterations: state.iterations });
+  } catch (e) {
+    state.overlap = { ...state.overlap, busy: false, error: `Could not overlay the digits: ${e.message}` };
+    render();
+    return;
+  }
+  if (body === null) return; // a newer pair or shift is on its way
+  const result = { ...body, input: decode(body.input), parts: decode(body.parts), reconstructions: decode(body.reconstructions) };
+  state.overlap = { ...state.overlap, busy: false, result };
+  counters.overlaps += 1;
+  const done = counters.overlaps;
+  await render();
+  document.body.dataset.overlaps = String(done);
+}
+
+// Two gallery digits of different classes, each one the model gets right alone (misclassified digits are
+// over-represented in the gallery, not in MultiMNIST), and a random shift, like a MultiMNIST pair.
+function randomPair() {
+  const pool = (state.samples ?? []).filter((s) => s.label === s.predicted);
+  if (pool.length < 2) return;
+  const pick = (list) => list[Math.floor(Math.random() * list.length)];
+  const a = pick(pool);
+  const b = pick(pool.filter((s) => s.label !== a.label));
+  const shift = [0, 0].map(() => Math.floor(Math.random() * 9) - 4);
+  state.overlap = { ...state.overlap, first: a.id, second: b.id, shift };
+  requestOverlap();
+}
+
 // ---- user actions ------------------------------------------------------------------------------------
 
 const analyzeDrawingSoon = debounce((dataUrl) => analyze({ image: dataUrl }), STROKE_DEBOUNCE_MS);
@@ -479,6 +530,22 @@ const views = {
       if (state.ablation.result && ablationFor) loadAblation(ablationFor, digit);
       else render();
     },
+  overlap: new OverlapView($('#overlap'), {
+    first: (value) => {
+      state.overlap = { ...state.overlap, first: value };
+      requestOverlap();
+    },
+    second: (id) => {
+      state.overlap = { ...state.overlap, second: id };
+      requestOverlap();
+    },
+    shift: (axis, value) => {
+      const shift = state.overlap.shift.slice();
+      shift[axis] = value;
+      state.overlap = { ...state.overlap, shift };
+      requestOverlap();
+    },
+    random: () => randomPair(),
   }),
 };
 
@@ -502,6 +569,7 @@ function render() {
     views.reconstruction.render({ ...state.recon, prediction: a?.prediction, message: state.labMessage }),
     views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
     views.ablation.render(state.ablation),
+    views.overlap.render({ ...state.overlap, samples: state.samples, walkReady: Boolean(a) }),
   ];
   renderNav(a);
   writeHashSoon();
@@ -531,6 +599,8 @@ async function start() {
   }
   if (samples.status === 'fulfilled') {
     state.samples = samples.value.samples.map((s) => ({ ...s, image: decode(s.image) }));
+    const second = state.samples.find((s) => s.id === DEFAULT_SECOND) ?? state.samples.find((s) => s.label !== state.samples[0].label);
+    state.overlap = { ...state.overlap, second: second?.id ?? null };
   }
   const failed = [model, kernels, samples].find((r) => r.status === 'rejected');
   if (failed) state.error = `Could not load the page's data: ${failed.reason.message}`;
