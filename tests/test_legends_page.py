@@ -43,7 +43,7 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
     figures = page.evaluate(HEATMAP_FIGURES)
     ids = {f["id"] for f in figures}
     assert {"conv1-kernels", "conv1-maps", "conv1-kernel-plot", "conv1-map-plot", "primary-lengths",
-            "routing-c", "routing-agreement", "digit-vectors"} <= ids
+            "routing-c", "routing-agreement", "digit-vectors", "ablation-delta"} <= ids
     for f in figures:
         assert f["lo"] is not None and f["hi"] is not None, f"{f['id']} has no legend"
         assert float(f["lo"]) < float(f["hi"]), f

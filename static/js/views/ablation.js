@@ -7,6 +7,7 @@
 import { diverging } from '../colormap.js';
 import { $, el, fmt, setText, sig } from '../dom.js';
 import { TileGrid } from '../draw.js';
+import { legend } from '../legend.js';
 import { baseLayout, plot } from '../plots.js';
 import { maxAbs, slice } from '../tensor.js';
 import { DIGIT_COLORS } from './routing.js';
@@ -42,6 +43,7 @@ export class AblationView {
     this.convergencePlot = $('#ablation-convergence', root);
     this.deltaCaption = $('#ablation-delta-caption', root);
     this.deltaRange = $('#ablation-delta-range', root);
+    this.deltaLegend = $('#ablation-delta-legend', root);
     this.readout = $('#ablation-readout', root);
     this.grid = new TileGrid($('#ablation-delta', root), {
       count: 32, tileW: 6, tileH: 6, cols: 8, scale: 9, gap: 5, cellMode: true,
@@ -172,8 +174,8 @@ export class AblationView {
     this.grid.draw(values, diverging, -(m || 1), m || 1);
     const j = result.digit;
     setText(this.deltaCaption, `Δc for digit ${j}, iteration ${step - 1} → ${step}: 32 capsule types (tiles) × 6×6 positions.`);
-    setText(this.deltaRange, m ? `blue −${sig(m)}, white 0, red +${sig(m)} (the largest |Δc| of this step)`
-      : 'all 0: no capsule changed its coupling');
+    legend(this.deltaLegend, 'diverging', -(m || 1), m || 1, 'Δc');
+    setText(this.deltaRange, m ? '(±the largest |Δc| of this step)' : 'all 0: no capsule changed its coupling');
   }
 
   #convergence(result, step) {
