@@ -174,6 +174,9 @@ def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path, sig):
         [sys.executable, "-m", "model.train", "--synthetic", "4000", "--batch-size", "4", "--threads", "1",
          "--epochs", "1", "--out", str(tmp_path / "w.pt"), "--checkpoint-dir", str(tmp_path / "ck")],
         cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
+        # A shell's background job (`pytest &`) starts with SIGINT ignored and passes that on, and Python
+        # then never raises KeyboardInterrupt; Ctrl-C is what this test is about, so restore the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as proc:
         for line in proc.stderr:  # wait until training has begun
             if "CapsNet:" in line:
