@@ -188,3 +188,14 @@ def analyze_input(request: Request, samples, default_iterations: int, primary_co
         transform=transform(body.get("transform")),
         votes_for=None if votes_for is None else integer(body, "votes_for", 0, primary_count - 1),
     ), body
+
+
+def distinct_digits(value, name: str, count: int, most: int) -> list[int]:
+    """A list of 1..`most` distinct integers in 0..count-1."""
+    if not isinstance(value, list) or not 1 <= len(value) <= most:
+        raise ApiError(f"'{name}' must be a list of 1 to {most} digits in 0..{count - 1}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < count for d in value):
+        raise ApiError(f"'{name}' must contain only integers in 0..{count - 1}, got {value!r:.60}")
+    if len(set(value)) != len(value):
+        raise ApiError(f"'{name}' must not repeat a digit, got {value}")
+    return value
