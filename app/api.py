@@ -6,12 +6,13 @@ import time
 import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
-from model import ablation, inference, transforms
+from model import ablation, evidence, inference, transforms
 
 from . import resources
 from .encoding import encode_float, encode_unsigned
-from .serialize import ablation_to_json, image_to_json, trace_to_json, votes_to_json
-from .validation import ApiError, analyze_input, integer, json_body, no_unknown_fields, vector
+from .serialize import ablation_to_json, evidence_to_json, image_to_json, trace_to_json, votes_to_json
+from .validation import (ApiError, analyze_input, distinct_digits, integer, json_body, no_unknown_fields,
+                         vector)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -99,6 +100,34 @@ def routing_ablation():
         digit = result.prediction_at(cfg.routing_iterations)
     return jsonify({**ablation_to_json(result, digit, cfg), "source": given.source, "sample": given.sample,
                     "untrained": r.untrained})
+
+
+# /api/evidence: how many digits side by side, and how long a list of top capsules each.
+EVIDENCE_DIGITS = 2
+EVIDENCE_TOP_MAX, EVIDENCE_TOP_DEFAULT = 50, 10
+
+
+@bp.post("/evidence")
+def evidence_view():
+    """Where the evidence for one or two digits came from: c_ij |u_i| spread over each capsule's receptive
+    field, the top capsules, and each listed capsule's vector and votes (as /api/analyze's votes_for)."""
+    r = resources.get()
+    cfg = r.model.config
+    given, body = _analyze_input(r, extra_fields=("digits", "top"))
+    top = integer(body, "top", 1, EVIDENCE_TOP_MAX, default=EVIDENCE_TOP_DEFAULT)
+    digits = body.get("digits")
+    if digits is not None:
+        digits = distinct_digits(digits, "digits", cfg.digit_count, EVIDENCE_DIGITS)
+    image = transforms.apply_one(given.image, given.transform)
+    _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
+    lengths = trace.lengths[0]
+    prediction = int(lengths.argmax())
+    found = evidence.evidence(trace, cfg, digits or [prediction], top)
+    listed = sorted({t.capsule for e in found for t in e.top} | ({given.votes_for} - {None}))
+    return jsonify(prediction=prediction, lengths=[round(float(x), 6) for x in lengths],
+                   iterations=given.iterations, uniform_routing=given.uniform_routing,
+                   receptive_field=evidence.receptive_field(cfg)._asdict(), digits=evidence_to_json(found),
+                   capsules=[votes_to_json(trace, i) for i in listed])
 
 
 @bp.get("/report")

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 from model.capsnet import CapsNet, CapsNetConfig, parameter_counts
 from model.device import pick_device
+from model.evidence import receptive_field
 from model.weights import load_weights, read_manifest
 
 from .encoding import encode_float
@@ -61,6 +62,7 @@ def load(config: dict) -> Resources:
         "routing_iterations_default": cfg.routing_iterations,
         "routing_iterations_max": 10,
         "primary_capsules": cfg.primary_count,
+        "receptive_field": receptive_field(cfg)._asdict(),  # of a primary capsule, in input pixels
         "manifest": manifest,
     }
     shipped = None if config["ALLOW_UNTRAINED"] else Path(config["WEIGHTS"])

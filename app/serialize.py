@@ -11,6 +11,7 @@ import torch
 
 from model.ablation import Ablation
 from model.capsnet import CapsNetConfig, Trace
+from model.evidence import DigitEvidence
 
 from .encoding import encode_float, encode_signed, encode_unsigned
 
@@ -75,11 +76,14 @@ def image_to_json(image: np.ndarray) -> dict:
 
 
 def votes_to_json(trace: Trace, capsule: int, index: int = 0) -> dict:
-    """Primary capsule `capsule`'s vector, its votes u_hat_j|i for every digit and its c_ij per iteration."""
+    """Primary capsule `capsule`'s vector, its votes u_hat_j|i for every digit, their lengths and its c_ij
+    per iteration."""
+    u_hat = trace.u_hat[index, capsule]  # (10, 16)
     return {
         "capsule": capsule,
         "vector": encode_float(trace.primary_caps[index, capsule]),
-        "u_hat": encode_float(trace.u_hat[index, capsule]),  # (10, 16)
+        "u_hat": encode_float(u_hat),
+        "u_hat_lengths": _rounded(u_hat.norm(dim=-1)),
         "c": [_rounded(step.c[index, capsule]) for step in trace.routing],  # per iteration, (10,)
     }
 
@@ -109,3 +113,14 @@ def ablation_to_json(ablation: Ablation, digit: int, cfg: CapsNetConfig) -> dict
         ],
         "delta_c_mean_abs": encode_float(ablation.mean_abs_change()),
     }
+
+
+def evidence_to_json(found: list[DigitEvidence]) -> list[dict]:
+    """Per chosen digit: its evidence map, what routing added to it, its top capsules."""
+    return [{
+        "digit": e.digit,
+        "total": round(e.total, 6),
+        "map": encode_unsigned(e.map),  # (28, 28)
+        "routed": encode_signed(e.routed),  # (28, 28)
+        "top": [{**t._asdict(), **{k: round(getattr(t, k), 6) for k in ("length", "c", "weight")}} for t in e.top],
+    } for e in found]

@@ -220,3 +220,14 @@ def integers(body: dict, key: str, length: int, lo: int, hi: int) -> list[int]:
     if not all(lo <= x <= hi for x in value):
         raise ApiError(f"'{key}' values must be in {lo}..{hi}, got {value}")
     return value
+
+
+def distinct_digits(value, name: str, count: int, most: int) -> list[int]:
+    """A list of 1..`most` distinct integers in 0..count-1."""
+    if not isinstance(value, list) or not 1 <= len(value) <= most:
+        raise ApiError(f"'{name}' must be a list of 1 to {most} digits in 0..{count - 1}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < count for d in value):
+        raise ApiError(f"'{name}' must contain only integers in 0..{count - 1}, got {value!r:.60}")
+    if len(set(value)) != len(value):
+        raise ApiError(f"'{name}' must not repeat a digit, got {value}")
+    return value
