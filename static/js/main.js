@@ -530,6 +530,7 @@ const views = {
       if (state.ablation.result && ablationFor) loadAblation(ablationFor, digit);
       else render();
     },
+  }),
   overlap: new OverlapView($('#overlap'), {
     first: (value) => {
       state.overlap = { ...state.overlap, first: value };
