@@ -361,6 +361,7 @@ def test_without_statistics_sliders_span_quarter_around_the_capsule(browser, ran
     with serve(random_weights, threads=2, env=ENV) as url:
         fresh = new_page(browser, url)
         wait_for_analysis(fresh, 1)
+        wait_until(fresh, "location.hash.includes('sample=')")  # the hash is written debounced
         sample = fresh.evaluate("location.hash").split("sample=")[1].split("&")[0]
         body = post(url, "/api/analyze", {"sample": sample})
         digit = body["layers"]["reconstruction"]["digit"]
