@@ -65,6 +65,11 @@ export function analyzeTransformed(source, transform, { iterations, uniformRouti
 
 export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep', { ...source, parameter, iterations });
 
+// Where the evidence for `digits` (1 or 2) came from; source as for analyzeTransformed.
+export function evidence(source, digits, { iterations, uniformRouting = false, top = 10 }) {
+  return postJson('/api/evidence', { ...source, digits, top, iterations, uniform_routing: uniformRouting });
+}
+
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });
 
