@@ -71,6 +71,10 @@ export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep
 export const ablation = (source, digit = null) => postJson('/api/ablation', digit === null ? source : { ...source, digit });
 // Two digits overlaid (README "Explorer endpoints and options"): first / second are gallery ids or 28×28 pixels.
 export const overlap = (first, second, shift, { iterations }) => postJson('/api/overlap', { first, second, shift, iterations });
+// Where the evidence for `digits` (1 or 2) came from; source as for analyzeTransformed.
+export function evidence(source, digits, { iterations, uniformRouting = false, top = 10 }) {
+  return postJson('/api/evidence', { ...source, digits, top, iterations, uniform_routing: uniformRouting });
+}
 
 export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
 export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });

@@ -151,3 +151,49 @@ export class TileGrid {
     return { tile, x: cx % this.tileW, y: cy % this.tileH };
   }
 }
+
+// A capsule's components as bars on a fixed [-1, 1] axis (a squashed capsule's components always lie
+// inside it), numbered from 1; red positive, blue negative.
+export function drawVectorBars(canvas, u) {
+  const ctx = canvas.getContext('2d');
+  const { width, height } = canvas;
+  const mid = height / 2;
+  const slot = width / u.length;
+  ctx.clearRect(0, 0, width, height);
+  ctx.strokeStyle = '#8a8f98';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(0, mid + 0.5);
+  ctx.lineTo(width, mid + 0.5);
+  ctx.stroke();
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  for (let i = 0; i < u.length; i++) {
+    const h = Math.max(-1, Math.min(1, u[i])) * (mid - 14);
+    ctx.fillStyle = u[i] >= 0 ? '#b2182b' : '#2166ac';
+    ctx.fillRect(i * slot + slot * 0.2, mid - Math.max(h, 0), slot * 0.6, Math.abs(h));
+    ctx.fillStyle = '#1f2328';
+    ctx.fillText(String(i + 1), i * slot + slot / 2, u[i] >= 0 ? mid + 12 : mid - 4);
+  }
+}
+
+// values (w*h) through colour map `map` laid with opacity `alpha` over the grey image `base` (w*h, 0..1),
+// one canvas pixel per value.
+export function drawOverlay(canvas, base, values, w, h, map, lo, hi, alpha) {
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(w, h);
+  const out = img.data;
+  for (let p = 0; p < w * h; p++) {
+    const grey = Math.max(0, Math.min(1, base[p])) * 255 * (1 - alpha);
+    const k = index(values[p], lo, hi) * 3;
+    out[p * 4] = grey + alpha * map.lut[k];
+    out[p * 4 + 1] = grey + alpha * map.lut[k + 1];
+    out[p * 4 + 2] = grey + alpha * map.lut[k + 2];
+    out[p * 4 + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}

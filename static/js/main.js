@@ -4,7 +4,8 @@
 // bench/ui_latency.py so; data-reconstructions counts reconstruction images drawn; data-transforms and
 // data-sweeps count the equivariance explorer's transformed analyses and sweeps drawn; data-ablations counts
 // routing ablations drawn; data-restores counts decoder lab states restored (from a link or a file) and
-// drawn, data-shares the times the URL hash was written; data-overlaps counts overlapping-digit pairs drawn.
+// drawn, data-shares the times the URL hash was written; data-overlaps counts overlapping-digit pairs drawn;
+// data-evidence counts the evidence section's answers drawn.
 
 import * as api from './api.js';
 import { $, debounce, fmt, setText } from './dom.js';
@@ -17,6 +18,7 @@ import { AblationView } from './views/ablation.js';
 import { Conv1View } from './views/conv1.js';
 import { DigitCapsView } from './views/digitCaps.js';
 import { EquivarianceView, identityTransform } from './views/equivariance.js';
+import { EvidenceView } from './views/evidence.js';
 import { InputView } from './views/input.js';
 import { ModelPanelView } from './views/modelPanel.js';
 import { OverlapView, WALK } from './views/overlap.js';
@@ -51,10 +53,14 @@ const state = {
   // Overlapping digits: first is WALK (the walk's input) or a gallery id, second a gallery id; result is
   // /api/overlap decoded.
   overlap: { first: WALK, second: null, shift: [0, -4], result: null, busy: false, error: null },
+  // Where the evidence came from, for the walk's input. pick: the second digit the user chose (null: the
+  // runner-up); mode: 'map' | 'routed'; result: /api/evidence decoded; capsule: the primary capsule shown.
+  evidence: { pick: null, mode: 'map', result: null, capsule: null, busy: false, error: null },
 };
 
 const counters = {
   analyses: 0, reconstructions: 0, transforms: 0, sweeps: 0, ablations: 0, restores: 0, shares: 0, overlaps: 0,
+  evidence: 0,
 };
 
 // ---- the API, at most one request of each kind in flight -------------------------------------------
@@ -117,6 +123,8 @@ async function analyze(source) {
   resetExplorer();
   if (source !== ablationFor) loadAblation(source); // not when only the walk's routing options changed
   if (state.overlap.first === WALK || state.overlap.result?.iterations !== state.iterations) requestOverlap();
+  state.evidence = { ...state.evidence, result: null }; // the old evidence belongs to the old input
+  loadEvidence();
   counters.analyses += 1;
   const done = counters.analyses;
   await render();
@@ -430,6 +438,56 @@ function randomPair() {
   requestOverlap();
 }
 
+// ---- where the evidence came from ----------------------------------------------------------------------
+
+const runEvidence = api.latestOnly(api.evidence);
+let evidenceSeq = 0;
+
+// The digit compared with the prediction: the user's pick, else the runner-up.
+function secondDigit() {
+  const a = state.analysis;
+  if (!a) return null;
+  if (state.evidence.pick !== null && state.evidence.pick !== a.prediction) return state.evidence.pick;
+  let best = null;
+  a.lengths.forEach((v, j) => { if (j !== a.prediction && (best === null || v > a.lengths[best])) best = j; });
+  return best;
+}
+
+function decodeEvidence(body) {
+  return {
+    ...body,
+    digits: body.digits.map((d) => ({ ...d, map: decode(d.map), routed: decode(d.routed) })),
+    capsules: new Map(body.capsules.map((v) => [v.capsule, { ...v, vector: decode(v.vector), u_hat: decode(v.u_hat) }])),
+  };
+}
+
+// Asks for the evidence of the walk's input (its routing options too) for the prediction and second digit.
+async function loadEvidence() {
+  const source = explorerSource();
+  if (!source) return;
+  const seq = ++evidenceSeq;
+  state.evidence = { ...state.evidence, busy: true, error: null };
+  let body;
+  try {
+    body = await runEvidence(source, [state.analysis.prediction, secondDigit()],
+      { iterations: state.iterations, uniformRouting: state.uniform });
+  } catch (e) {
+    if (seq !== evidenceSeq) return;
+    state.evidence = { ...state.evidence, busy: false, error: `Could not find the evidence: ${e.message}` };
+    render();
+    return;
+  }
+  if (body === null || seq !== evidenceSeq) return; // a newer input or second digit is on its way
+  const result = decodeEvidence(body);
+  // Keep the capsule shown if it is still listed, else show the predicted digit's strongest one.
+  const capsule = result.capsules.has(state.evidence.capsule) ? state.evidence.capsule : result.digits[0].top[0]?.capsule ?? null;
+  state.evidence = { ...state.evidence, busy: false, result, capsule };
+  counters.evidence += 1;
+  const done = counters.evidence;
+  await render();
+  document.body.dataset.evidence = String(done);
+}
+
 // ---- user actions ------------------------------------------------------------------------------------
 
 const analyzeDrawingSoon = debounce((dataUrl) => analyze({ image: dataUrl }), STROKE_DEBOUNCE_MS);
@@ -548,6 +606,21 @@ const views = {
     },
     random: () => randomPair(),
   }),
+  evidence: new EvidenceView($('#evidence'), {
+    second: (j) => {
+      state.evidence = { ...state.evidence, pick: j };
+      loadEvidence();
+      render();
+    },
+    mode: (mode) => {
+      state.evidence = { ...state.evidence, mode };
+      render();
+    },
+    select: (capsule) => {
+      state.evidence = { ...state.evidence, capsule };
+      render();
+    },
+  }),
 };
 
 // ---- one render for every view -----------------------------------------------------------------------
@@ -561,6 +634,7 @@ function render() {
     views.conv1.render({ kernels: state.kernels, maps: layers?.conv1.maps ?? null, channel: state.channel }),
     views.primaryCaps.render({
       input: a?.input ?? null, lengths: layers?.primary_caps.lengths ?? null, vectors: layers?.primary_caps.vectors ?? null,
+      field: state.model?.receptive_field ?? null,
     }),
     views.routing.render({
       routing: layers?.routing.iterations ?? null, step: state.routingStep, digit: state.routingDigit,
@@ -571,6 +645,10 @@ function render() {
     views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
     views.ablation.render(state.ablation),
     views.overlap.render({ ...state.overlap, samples: state.samples, walkReady: Boolean(a) }),
+    views.evidence.render({
+      ...state.evidence, input: a?.input ?? null, prediction: a?.prediction, second: secondDigit(),
+      field: state.model?.receptive_field ?? null,
+    }),
   ];
   renderNav(a);
   writeHashSoon();
