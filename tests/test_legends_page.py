@@ -29,6 +29,9 @@ HEATMAP_FIGURES = """() => {
   });
 }"""
 
+LEGEND_ROW = """(row) => ({lo: row.dataset.lo, hi: row.dataset.hi,
+  gradient: getComputedStyle(row.querySelector('.legend')).backgroundImage})"""
+
 
 @pytest.fixture(scope="module")
 def server(random_weights):
@@ -40,6 +43,7 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
     page = open_page(browser, server)
     page.click("#conv1-kernels", position={"x": 5, "y": 5})  # draws the two enlarged plotly heat maps
     wait_until(page, "document.querySelector('#conv1-map-plot-legend').dataset.hi !== undefined")
+    wait_until(page, "Number(document.body.dataset.ablations || 0) >= 1")  # its own request, after the analysis
     figures = page.evaluate(HEATMAP_FIGURES)
     ids = {f["id"] for f in figures}
     assert {"conv1-kernels", "conv1-maps", "conv1-kernel-plot", "conv1-map-plot", "primary-lengths",
@@ -53,5 +57,14 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
     for key in ("conv1-kernels", "routing-agreement", "digit-vectors"):
         assert float(by_id[key]["lo"]) == -float(by_id[key]["hi"])
     assert (by_id["routing-c"]["lo"], by_id["routing-c"]["hi"]) == ("0", "1")
+    # The evidence maps share one legend below both pictures; the votes table has its own.
+    wait_until(page, "Number(document.body.dataset.evidence || 0) >= 1")
+    page.click("#evidence-top-0 button")
+    for key in ("#evidence-legend", "#evidence-votes-legend"):
+        row = page.eval_on_selector(key, LEGEND_ROW)
+        assert float(row["lo"]) < float(row["hi"]) and "linear-gradient" in row["gradient"], (key, row)
+    assert float(page.eval_on_selector("#evidence-legend", LEGEND_ROW)["lo"]) == 0  # c·|u| is never negative
+    votes = page.eval_on_selector("#evidence-votes-legend", LEGEND_ROW)
+    assert float(votes["lo"]) == -float(votes["hi"])
     check_clean(page)
     page.context.close()

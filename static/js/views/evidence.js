@@ -5,8 +5,9 @@
 // Reports the second digit, the map shown and the chosen capsule through callbacks.
 
 import { diverging, grayscale, sequential } from '../colormap.js';
-import { $, el, fmt, setText, sig } from '../dom.js';
+import { $, el, fmt, setText } from '../dom.js';
 import { drawImage, drawOverlay, drawVectorBars } from '../draw.js';
+import { legend } from '../legend.js';
 import { fieldBox, fieldText, outlineFields } from '../receptiveField.js';
 import { maxAbs, max } from '../tensor.js';
 
@@ -42,7 +43,7 @@ export class EvidenceView {
     this.bars = $('#evidence-vector', root);
     this.numbers = $('#evidence-numbers', root);
     this.votes = $('#evidence-votes', root);
-    this.votesScale = $('#evidence-votes-scale', root);
+    this.votesLegend = $('#evidence-votes-legend', root);
     const modes = $('#evidence-mode', root);
     this.modeInputs = Object.fromEntries(Object.entries(MODES).map(([m, { label }]) =>
       [m, radio(modes, 'evidence-mode', m, label, (v) => actions.mode(v))]));
@@ -97,11 +98,10 @@ export class EvidenceView {
     for (const d of result.digits) top = Math.max(top, signed ? maxAbs(d[key].data) : max(d[key].data));
     top = top || 1;
     const [map, lo] = signed ? [diverging, -top] : [sequential, 0];
-    this.legend.classList.toggle('legend-sequential', !signed);
-    this.legend.classList.toggle('legend-diverging', signed);
+    legend(this.legend, signed ? 'diverging' : 'sequential', lo, top);
     setText(this.scale, signed
-      ? `blue −${sig(top)} (less than uniform coupling), white 0, red +${sig(top)} (more)`
-      : `0 … ${sig(top)}: Σ c_ij |u_i| over the capsules that see a pixel`);
+      ? 'Σ (c_ij − 0.1) |u_i| over the capsules that see a pixel: blue less than uniform coupling, red more'
+      : 'Σ c_ij |u_i| over the capsules that see a pixel');
     this.panels.forEach((panel, n) => {
       const d = result.digits[n];
       panel.root.hidden = !d;
@@ -149,7 +149,7 @@ export class EvidenceView {
     drawVectorBars(this.bars, u);
     this.numbers.replaceChildren(...Array.from(u, (v, i) => el('li', { text: `u${i + 1} = ${fmt(v, 3)}` })));
     const m = maxAbs(votes.u_hat.data) || 1;
-    setText(this.votesScale, `blue −${sig(m)}, white 0, red +${sig(m)}`);
+    legend(this.votesLegend, 'diverging', -m, m);
     const c = votes.c[votes.c.length - 1];
     this.votes.replaceChildren(...Array.from({ length: DIGITS }, (_, j) => {
       const strip = el('canvas', { class: 'pixelated', width: 16, height: 1, role: 'img', 'aria-label': `the 16 numbers of û for digit ${j}` });
