@@ -40,10 +40,10 @@ def overlaps(page) -> int:
 
 
 def wait_settled(page, before: int) -> None:
-    """Until a newer pair is drawn and nothing is in flight (latestOnly sends the last choice afterwards)."""
+    """Until a newer pair is drawn and nothing is in flight: under load one key press's answer can be drawn
+    before the next press is sent, so a drawn pair alone does not mean the last choice is on screen."""
     wait_until(page, f"Number(document.body.dataset.overlaps || 0) > {before}")
-    page.wait_for_timeout(300)
-    wait_until(page, "!document.querySelector('#overlap-verdict').textContent.includes('analyzing')")
+    wait_until(page, "document.querySelector('#overlap').getAttribute('aria-busy') === 'false'")
 
 
 def rgb(page, selector) -> np.ndarray:
@@ -140,4 +140,20 @@ def test_walk_input_and_narrow_screen(page):
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
     shoot(page, "overlap", "overlap-390")
     assert SHOTS.exists()
+    check_clean(page)
+
+
+def test_the_same_digit_twice_is_explained_not_sent(page):
+    # The walk shows test-00003; choosing it second while the first is the walk would overlay it on itself.
+    bad = []
+    page.on("response", lambda r: r.status >= 400 and bad.append(r.url))
+    page.select_option("#overlap-first", "walk")
+    page.select_option("#overlap-second", "test-00003")
+    wait_until(page, "document.querySelector('#overlap-verdict').classList.contains('is-error')")
+    assert "choose two different digits" in page.locator("#overlap-verdict").inner_text()
+    before = overlaps(page)
+    page.select_option("#overlap-second", SECOND)
+    wait_settled(page, before)
+    assert "is-error" not in (page.get_attribute("#overlap-verdict", "class") or "")
+    assert bad == []
     check_clean(page)

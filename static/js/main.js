@@ -397,6 +397,7 @@ async function loadAblation(source, digit = null) {
 // ---- overlapping digits ------------------------------------------------------------------------------
 
 const runOverlap = api.latestOnly(api.overlap);
+let overlapSeq = 0; // latestOnly still resolves the call in flight; its answer is stale once a newer one is asked
 
 // The default pair: the walk's first digit (an MNIST 0) and this 3, shifted 4 px up.
 const DEFAULT_SECOND = 'test-00090';
@@ -406,17 +407,24 @@ async function requestOverlap() {
   const walk = explorerSource();
   if (!o.second || (o.first === WALK && !walk)) return;
   const first = o.first === WALK ? (walk.sample ?? walk.pixels) : o.first;
+  const seq = ++overlapSeq;
+  if (first === o.second) { // e.g. the walk shows the gallery digit chosen second: the server would refuse it
+    state.overlap = { ...o, busy: false, error: `Both digits are ${first}: choose two different digits.` };
+    render();
+    return;
+  }
   state.overlap = { ...o, busy: true, error: null };
   render();
   let body;
   try {
     body = await runOverlap(first, o.second, o.shift.slice(), { iterations: state.iterations });
   } catch (e) {
+    if (seq !== overlapSeq) return;
     state.overlap = { ...state.overlap, busy: false, error: `Could not overlay the digits: ${e.message}` };
     render();
     return;
   }
-  if (body === null) return; // a newer pair or shift is on its way
+  if (body === null || seq !== overlapSeq) return; // a newer pair or shift is on its way
   const result = { ...body, input: decode(body.input), parts: decode(body.parts), reconstructions: decode(body.reconstructions) };
   state.overlap = { ...state.overlap, busy: false, result };
   counters.overlaps += 1;

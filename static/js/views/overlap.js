@@ -49,6 +49,7 @@ function drawOverlay(canvas, input, a, b) {
 
 export class OverlapView {
   constructor(root, actions) {
+    this.root = root;
     this.first = $('#overlap-first', root);
     this.second = $('#overlap-second', root);
     this.firstPart = $('#overlap-first-part', root);
@@ -86,6 +87,8 @@ export class OverlapView {
     });
     setText(this.verdict, error ?? (busy && !result ? 'analyzing the pair…' : this.#verdict(result)));
     this.verdict.classList.toggle('is-error', Boolean(error));
+    // The verdict keeps the last pair's words while a new one is computed; aria-busy says it is coming.
+    this.root.setAttribute('aria-busy', String(Boolean(busy)));
     if (result && result !== this.last.result) this.#draw(result);
     this.last = data;
   }
