@@ -77,6 +77,32 @@ def test_resume_continues_from_the_checkpoint(dry_run):
     assert json.loads((dry_run / "manifest.json").read_text())["epochs"] == 2
 
 
+def test_ema_ships_the_averaged_weights(tmp_path):
+    r = run("-m", "model.train", "--synthetic", "32", "--batch-size", "8", "--threads", "1", "--epochs", "1",
+            "--ema-decay", "0.5", "--out", str(tmp_path / "w.pt"), "--checkpoint-dir", str(tmp_path / "ck"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    ck = torch.load(tmp_path / "ck" / "last.pt", weights_only=True)
+    assert ck["ema"]["n_averaged"].item() == 4  # 32 images, batches of 8
+    shipped = load_weights(tmp_path / "w.pt").state_dict()
+    for k, v in shipped.items():
+        assert torch.equal(v, ck["ema"][f"module.{k}"].float().contiguous()), k
+    assert any(not torch.equal(v, ck["model"][k].float()) for k, v in shipped.items())  # not the last step's
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "decay 0.5 per step, over the 4 steps" in manifest["weights_averaging"]
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert 0 <= history[0]["test_accuracy_ema"] <= 1 and history[0]["ema_decay"] == 0.5
+
+
+@pytest.mark.parametrize("decay", ["1", "-0.1", "1.5"])
+def test_ema_decay_out_of_range_is_an_error(tmp_path, capsys, decay):
+    from model.train import main as train_main
+
+    argv = ["--synthetic", "8", "--dry-run", "--threads", "1", "--ema-decay", decay,
+            "--out", str(tmp_path / "w.pt"), "--checkpoint-dir", str(tmp_path / "ck")]
+    assert train_main(argv) == 2
+    assert f"--ema-decay must be in [0, 1), got {float(decay)}" in capsys.readouterr().err
+
+
 def test_resume_without_checkpoint_is_an_error(tmp_path, capsys):
     from model.train import main
 
