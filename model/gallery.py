@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import mnist
@@ -40,6 +41,14 @@ def build(images: torch.Tensor, labels: torch.Tensor, preds: torch.Tensor | None
             entry["note"] = note
         out.append(entry)
     return out
+
+
+def read(path: Path | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A gallery file -> images (N, 28, 28) float32 in [0, 1], true labels (N,), the model's predictions (N,)."""
+    entries = json.loads(Path(path).read_text())["samples"]
+    images = np.stack([np.frombuffer(base64.b64decode(e["pixels"]), dtype=np.uint8).reshape(28, 28)
+                       for e in entries]).astype(np.float32) / 255.0
+    return images, np.array([e["label"] for e in entries]), np.array([e["predicted"] for e in entries])
 
 
 def main(argv=None) -> int:

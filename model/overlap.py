@@ -7,7 +7,6 @@ so here it often finds just one digit of a pair. What it does anyway is the poin
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +16,7 @@ import torch
 
 from .capsnet import CapsNet
 from .device import pick_device
+from .gallery import read as read_gallery
 from .weights import DEFAULT_WEIGHTS, load_weights
 
 # The paper shifts each digit by up to 4 px in each direction before overlaying.
@@ -105,11 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
     # Misclassified digits are over-represented in the gallery; a digit the model misses alone says
     # nothing about overlapping, so only the correctly classified ones are paired.
-    entries = [e for e in json.loads(gallery.read_text())["samples"] if e["label"] == e["predicted"]]
-    images = np.stack([np.frombuffer(base64.b64decode(e["pixels"]), dtype=np.uint8).reshape(28, 28)
-                       for e in entries]).astype(np.float32) / 255.0
-    labels = np.array([e["label"] for e in entries])
-    print(json.dumps(pair_stats(model, images, labels, args.pairs, args.seed, args.iterations)))
+    images, labels, predicted = read_gallery(gallery)
+    right = labels == predicted
+    print(json.dumps(pair_stats(model, images[right], labels[right], args.pairs, args.seed, args.iterations)))
     return 0
 
 

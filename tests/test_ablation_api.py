@@ -3,6 +3,8 @@ of Procedure 1, and POST /api/ablation checked against /api/analyze, plus its an
 Runs on a random checkpoint whose routing moves c_ij visibly (tests/routed_weights.py)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -224,3 +226,28 @@ def test_not_json_and_wrong_method(client):
     assert r.status_code == 400 and "not valid JSON" in r.json["error"]
     r = client.get("/api/ablation")
     assert r.status_code == 405 and "error" in r.json
+
+
+def test_gallery_stats_agree_with_single_ablations(model, weights, capsys):
+    from model.ablation import gallery_stats, main
+    from model.gallery import read
+
+    images, labels, _ = read(weights.with_name("gallery.json"))
+    images, labels = images[:12], labels[:12]
+    stats = gallery_stats(model, images, labels)
+    runs = [ablate(model, im) for im in images]
+    predicted = np.array([a.prediction_at(3) for a in runs])
+    uniform = np.array([a.uniform_prediction for a in runs])
+    right = predicted == labels
+    assert stats["digits"] == 12 and stats["right"] + stats["wrong"] == 12 and stats["right"] == right.sum()
+    assert stats["right_changed_by_routing"] == ((uniform != predicted) & right).sum()
+    assert stats["wrong_changed_by_routing"] == ((uniform != predicted) & ~right).sum()
+    assert stats["wrong_right_without_routing"] == ((uniform == labels) & ~right).sum()
+    if right.any():
+        lengths = [float(a.lengths[2, p]) for a, p, r in zip(runs, predicted, right) if r]
+        assert stats["median_length_3_iterations_right"] == round(float(np.median(lengths)), 3)
+    lo, hi = stats["mean_abs_delta_c_range"]
+    assert 0 <= lo <= hi and hi > 1e-3  # W x 100: routing moves c visibly
+    # The CLI prints the same for the whole gallery, as one JSON line.
+    assert main(["--weights", str(weights)]) == 0
+    assert json.loads(capsys.readouterr().out)["digits"] == len(read(weights.with_name("gallery.json"))[1])
