@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
 ENV = {"OMP_NUM_THREADS": "1"}
 HISTORY = [{"epoch": e, "lr": 1e-3 * 0.96 ** (e - 1), "train_loss": 0.2 / e ** 1.5, "train_accuracy": 0.9 + 0.02 * e,
-            "test_accuracy": 0.92 + 0.015 * e, "train_seconds": 600.0} for e in range(1, 5)]
+            "test_accuracy": 0.92 + 0.015 * e, "train_seconds": 600.0,
+            **({"test_accuracy_ema": 0.93 + 0.015 * e} if e > 2 else {})} for e in range(1, 5)]  # --ema-decay from epoch 3
 
 
 def weights_copy(random_weights: Path, folder: Path) -> Path:
@@ -123,7 +124,8 @@ def test_report_renders(page, report):
     for sel in ["#history-loss", "#history-accuracy", "#per-class-plot", "#confusion-plot"]:
         assert page.locator(f"{sel} .main-svg").count() > 0, f"{sel} has no chart"
     assert page.locator("#history-loss .scatterlayer .trace").count() == 1
-    assert page.locator("#history-accuracy .scatterlayer .trace").count() == 2
+    assert page.locator("#history-accuracy .scatterlayer .trace").count() == 3  # training, test, test of the average
+    assert "test, averaged weights" in page.locator("#history-accuracy .legend").text_content()  # SVG
     assert page.locator("#per-class-plot .bars .point").count() == 10
     assert page.locator("#report-missing").is_hidden()
     assert "Report accuracy" in text(page, "#manifest-facts")

@@ -1,10 +1,11 @@
 // Section "history": the training curves from the report's per-epoch metrics (loss; train and test
-// accuracy), as two plotly line charts.
+// accuracy, and the weights' moving average where training kept one), as two plotly line charts.
 
 import { baseLayout, plot } from '../plots.js';
 
 const TRAIN = '#0b5cad';
 const TEST = '#c1440e';
+const AVERAGE = '#5e3c99'; // purple: apart from the blue and orange for colour-blind readers too
 
 function line(x, y, name, color, dash = 'solid') {
   return { type: 'scatter', mode: 'lines+markers', x, y, name, line: { color, width: 2, dash },
@@ -48,6 +49,9 @@ export function renderHistory({ loss, accuracy, empty }, history) {
     plot(accuracy, [
       line(epochs, pct('train_accuracy'), 'training', TRAIN),
       line(epochs, pct('test_accuracy'), 'test', TEST, 'dash'),
+      // Epochs trained with --ema-decay also scored the weights' moving average, which is what ships then.
+      ...(rows.some((r) => Number.isFinite(r.test_accuracy_ema))
+        ? [line(epochs, pct('test_accuracy_ema'), 'test, averaged weights', AVERAGE, 'dot')] : []),
     ], baseLayout({
       height: 280, margin: { l: 60, r: 12, t: 30, b: 44 }, legend, showlegend: true,
       xaxis: epochAxis(rows.length),

@@ -17,7 +17,8 @@ export function renderManifest({ summary, facts }, model, report) {
       rows.push(['Manifest accuracy', `${percent(m.test_accuracy)}${n}`]);
     }
     const epochs = m.epochs_planned && m.epochs_planned !== m.epochs ? `${m.epochs} of ${m.epochs_planned} planned` : text(m.epochs);
-    rows.push(['Epochs', epochs], ['Training time', duration(m.wall_time_seconds)], ['Trained on', text(m.device)],
+    // Training resumed over several sessions: the epochs' summed time, not the last run's wall time.
+    rows.push(['Epochs', epochs], ['Training time', duration(m.train_seconds_all_epochs ?? m.wall_time_seconds)], ['Trained on', text(m.device)],
       ['Host', text(m.host)], ['Precision', text(m.precision)], ['Optimizer', text(m.optimizer)],
       ['Batch size', text(m.batch_size)], ['Augmentation', text(m.augmentation)], ['Note', text(m.note)]);
   } else if (model) {

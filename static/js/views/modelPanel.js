@@ -32,7 +32,7 @@ export class ModelPanelView {
         const n = m.test_n ? ` of ${m.test_n.toLocaleString('en')} MNIST test images` : '';
         facts.push(['Test accuracy', `${percent(m.test_accuracy)}${n} (paper: 99.75 %)`]);
       }
-      facts.push(['Epochs', text(m.epochs)], ['Training time', duration(m.wall_time_seconds)],
+      facts.push(['Epochs', text(m.epochs)], ['Training time', duration(m.train_seconds_all_epochs ?? m.wall_time_seconds)],
         ['Trained on', text(m.device)], ['Precision', text(m.precision)], ['Optimizer', text(m.optimizer)],
         ['Augmentation', text(m.augmentation)], ['Note', text(m.note)]);
     }
