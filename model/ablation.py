@@ -64,7 +64,7 @@ def gallery_stats(model: CapsNet, images: np.ndarray, labels: np.ndarray, defaul
     """What routing does over many digits: among those classified right at `default_iterations`, the
     predicted capsule's median length with uniform coupling and after routing; how many predictions routing
     changes (right and wrong ones apart); and the smallest and largest per-digit mean |Δc| of any step."""
-    uniform, routed, predicted, no_routing, steps = [], [], [], [], []
+    uniform, routed, predicted, no_routing, steps, largest = [], [], [], [], [], []
     for image in images:
         a = ablate(model, image)
         j = a.prediction_at(default_iterations)
@@ -73,6 +73,7 @@ def gallery_stats(model: CapsNet, images: np.ndarray, labels: np.ndarray, defaul
         predicted.append(j)
         no_routing.append(a.uniform_prediction)
         steps.append(a.mean_abs_change()[:, j])
+        largest.append(float(a.delta_c[:, :, j].abs().max()))
     labels, predicted, no_routing = np.asarray(labels), np.array(predicted), np.array(no_routing)
     right, changed = predicted == labels, no_routing != predicted
     steps = torch.stack(steps)  # (digits, R - 1): mean |Δc| of each step for the predicted digit
@@ -87,6 +88,10 @@ def gallery_stats(model: CapsNet, images: np.ndarray, labels: np.ndarray, defaul
         "wrong_changed_by_routing": int(changed[wrong].sum()),
         "wrong_right_without_routing": int((no_routing[wrong] == labels[wrong]).sum()),
         "mean_abs_delta_c_range": [round(float(steps.min()), 4), round(float(steps.max()), 4)],
+        "largest_abs_delta_c": round(max(largest), 3),  # one capsule, one step
+        # Does routing settle? The last step's mean |Δc| over the first's, quartiles over the right digits.
+        "last_over_first_step_quartiles": [round(float(q), 2) for q in
+                                           np.quantile((steps[:, -1] / steps[:, 0]).numpy()[right], [0.25, 0.5, 0.75])],
     }
 
 
