@@ -10,12 +10,17 @@ Plain torch; the callers own threading and I/O.
 """
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from .capsnet import CapsNet, dynamic_routing
+from .gallery import read as read_gallery
+from .weights import DEFAULT_WEIGHTS, load_weights
 
 MAX_ITERATIONS = 10
 
@@ -96,13 +101,6 @@ def gallery_stats(model: CapsNet, images: np.ndarray, labels: np.ndarray, defaul
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-    from pathlib import Path
-
-    from .gallery import read as read_gallery
-    from .weights import DEFAULT_WEIGHTS, load_weights
-
     p = argparse.ArgumentParser(description="The routing ablation over every gallery digit: "
                                 "`python -m model.ablation` prints the numbers the README quotes.")
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (default: %(default)s)")

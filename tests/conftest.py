@@ -44,6 +44,16 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def server(random_weights):
+    """A real server over the random checkpoint, one per browser-test module (a module with other needs
+    defines its own `server`). One torch thread: the tests share two cores with whatever else runs."""
+    from browser_helpers import serve
+
+    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Debian Chromium for every browser test (never a downloaded browser)."""

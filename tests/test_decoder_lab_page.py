@@ -9,7 +9,6 @@ test checks for console errors or warnings and requests that leave this machine.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import shutil
 import urllib.request

@@ -8,17 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_helpers import analyses, fits_narrow_screen, serve, wait_until
+from browser_helpers import analyses, fits_narrow_screen, wait_until
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(random_weights):
-    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,10 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import serve, wait_until
+from browser_helpers import wait_until
 from test_page import ROOT, canvas_pixels, check_clean, open_page, shoot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(random_weights):
-    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import serve, wait_until
+from browser_helpers import wait_until
 from test_page import check_clean, open_page
 
 pytestmark = pytest.mark.browser
@@ -31,12 +31,6 @@ HEATMAP_FIGURES = """() => {
 
 LEGEND_ROW = """(row) => ({lo: row.dataset.lo, hi: row.dataset.hi,
   gradient: getComputedStyle(row.querySelector('.legend')).backgroundImage})"""
-
-
-@pytest.fixture(scope="module")
-def server(random_weights):
-    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
 
 
 def test_every_heat_map_has_a_numeric_colour_legend(browser, server):

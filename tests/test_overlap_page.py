@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.samples import Gallery
-from browser_helpers import serve, wait_until
+from browser_helpers import wait_until
 from conftest import GALLERY
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
@@ -18,12 +18,6 @@ from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 pytestmark = pytest.mark.browser
 
 FIRST, SECOND = "test-00004", "test-00002"  # a 4 and a 1
-
-
-@pytest.fixture(scope="module")
-def server(random_weights):
-    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, wait_for_analysis, wait_until, watch
 
 
 pytestmark = pytest.mark.browser
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
 SECTIONS = ["model", "input", "conv1", "primary_caps", "routing", "digit_caps", "reconstruction"]
-
-
-@pytest.fixture(scope="module")
-def server(random_weights):
-    # One torch thread: the tests share two cores with whatever else runs.
-    with serve(random_weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
 
 
 def open_page(browser, server, width=1366, height=768):
