@@ -96,6 +96,15 @@ def draw(page, strokes, selector: str = "#pad", steps: int = 6) -> None:
         page.mouse.up()
 
 
+def pick(page, radio_id: str) -> None:
+    """Choose a digit-picker option. The radio lies transparent over its label, so a user's click lands on
+    it. Unforced, so Playwright checks that the click really hits the radio and scrolls again if not: a
+    forced check skipped that test and, when the page's sticky header covered the row, clicked the header
+    (CI: 'Clicking the checkbox did not change its state')."""
+    page.check(f"#{radio_id}", timeout=60_000)
+    wait_until(page, f"document.getElementById('{radio_id}').checked", timeout=30)
+
+
 def analyses(page) -> int:
     """How many analyses the page has finished rendering (main.js sets <body data-analyses>)."""
     return int(page.evaluate("document.body.dataset.analyses || '0'"))

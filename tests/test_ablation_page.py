@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import analyses, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import analyses, fits_narrow_screen, pick, serve, wait_for_analysis, wait_until, watch
 from routed_weights import write_routed_weights
 from test_page import canvas_pixels, check_clean, shoot, text
 
@@ -129,7 +129,7 @@ def test_step_and_digit_change_the_difference_map(page, api):
     before = ablations(page)
     digit = int(page.evaluate("document.querySelector('#ablation-digits input:checked').value"))
     other = (digit + 3) % 10
-    page.check(f"#ablation-digit-{other}", force=True)
+    pick(page, f"ablation-digit-{other}")
     wait_until(page, f"Number(document.body.dataset.ablations || 0) > {before}")
     assert text(page, "#ablation-delta-caption").startswith(f"Δc for digit {other}, iteration 2 → 3")
     assert not np.array_equal(canvas_pixels(page, "#ablation-delta"), second)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, wait_for_analysis, wait_until, watch
+from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, pick, wait_for_analysis, wait_until, watch
 
 
 pytestmark = pytest.mark.browser
@@ -227,7 +227,7 @@ def test_routing_iterations_reanalyze(page):
     assert text(page, "#routing-step-label") == "5 of 5"
     page.fill("#routing-step", "2")
     assert text(page, "#routing-step-label") == "2 of 5"
-    page.check("#routing-digit-7", force=True)
+    pick(page, "routing-digit-7")
     assert "digit 7" in text(page, "#routing-c-caption")
     shoot(page, "routing")
 
