@@ -27,6 +27,20 @@ def counter(page, name) -> int:
     return int(page.evaluate(f"Number(document.body.dataset.{name} || 0)"))
 
 
+def bars(page, selector) -> list[list[float]]:
+    return page.evaluate(f"Array.from(document.querySelector('{selector}').data, (t) => Array.from(t.y))")
+
+
+def test_response_charts_start_with_the_untransformed_capsules(page):
+    # Nothing transformed yet: grey and blue are the same capsules, the walk's own.
+    shown = bars(page, "#equivariance-response-lengths")
+    assert len(shown) == 2 and len(shown[0]) == 10 and shown[0] == shown[1]
+    np.testing.assert_allclose(shown[0], bars(page, "#digit-lengths")[0], rtol=1e-6)
+    dims = bars(page, "#equivariance-response-dims")
+    assert len(dims) == 2 and len(dims[0]) == 16 and dims[0] == dims[1]
+    assert "moved by 0.000" in page.locator("#equivariance-response-dims-caption").inner_text()
+
+
 def test_rotate_slider_reanalyzes_the_transformed_input(page):
     before = counter(page, "transforms")
     walk = analyses(page)
@@ -43,6 +57,13 @@ def test_rotate_slider_reanalyzes_the_transformed_input(page):
     transformed = canvas_pixels(page, "#equivariance-transformed")
     assert original.reshape(-1, 4)[:, 0].max() > 200, "the untransformed input is empty"
     assert np.abs(original.astype(int) - transformed.astype(int)).max() > 0, "the transform changed nothing"
+    # The response charts: grey unchanged, blue the transformed input's capsules, and the caption's distance
+    # is the distance between the two bar sets of the predicted capsule.
+    lengths, dims = bars(page, "#equivariance-response-lengths"), bars(page, "#equivariance-response-dims")
+    assert len(lengths) == 2 and lengths[0] != lengths[1], "the transformed lengths are not drawn"
+    assert len(dims) == 2 and dims[0] != dims[1], "the transformed dimensions are not drawn"
+    moved = float(np.linalg.norm(np.subtract(dims[1], dims[0])))
+    assert f"moved by {moved:.3f}" in page.locator("#equivariance-response-dims-caption").inner_text()
     # The walk above keeps its own, untransformed analysis.
     assert analyses(page) == walk
     assert np.array_equal(canvas_pixels(page, "#input-seen"), seen)

@@ -17,7 +17,7 @@ import { decode } from './tensor.js';
 import { AblationView } from './views/ablation.js';
 import { Conv1View } from './views/conv1.js';
 import { DigitCapsView } from './views/digitCaps.js';
-import { EquivarianceView, identityTransform } from './views/equivariance.js';
+import { EquivarianceView, identityTransform, isIdentity } from './views/equivariance.js';
 import { EvidenceView } from './views/evidence.js';
 import { InputView } from './views/input.js';
 import { ModelPanelView } from './views/modelPanel.js';
@@ -283,7 +283,6 @@ function explorerSource() {
   return { pixels: rows };
 }
 
-const isIdentity = (transform) => Object.entries(identityTransform()).every(([k, v]) => transform[k] === v);
 
 // A new walk input (or new routing options): the explorer's results belong to the old one.
 function resetExplorer() {
@@ -310,7 +309,10 @@ async function analyzeTransformed() {
     return;
   }
   if (body === null || seq !== explorerSeq) return; // a newer transform or a new input is on its way
-  const result = { input: decode(body.input), lengths: body.lengths, prediction: body.prediction };
+  const result = {
+    input: decode(body.input), lengths: body.lengths, prediction: body.prediction,
+    vectors: decode(body.layers.digit_caps.vectors),
+  };
   state.explorer = { ...state.explorer, busy: false, result };
   counters.transforms += 1;
   const done = counters.transforms;
@@ -650,7 +652,11 @@ function render() {
     }),
     views.digitCaps.render({ digitCaps: layers?.digit_caps ?? null, prediction: a?.prediction }),
     views.reconstruction.render({ ...state.recon, prediction: a?.prediction, message: state.labMessage }),
-    views.equivariance.render({ ...state.explorer, original: a?.input ?? null }),
+    views.equivariance.render({
+      ...state.explorer,
+      original: a?.input ?? null,
+      reference: a ? { lengths: a.layers.digit_caps.lengths, vectors: a.layers.digit_caps.vectors, prediction: a.prediction } : null,
+    }),
     views.ablation.render(state.ablation),
     views.overlap.render({ ...state.overlap, samples: state.samples, walkReady: Boolean(a) }),
     views.evidence.render({

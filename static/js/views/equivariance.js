@@ -1,5 +1,6 @@
 // Section "equivariance": six labelled transform sliders (rotate, shift, scale, shear, thickness) whose
-// re-analysis shows beside the untransformed input, and a sweep of one transform across its range drawn
+// re-analysis shows beside the untransformed input, with two bar charts of how the capsules responded (the 10
+// lengths and the 16 dimensions of the predicted capsule, untransformed in grey beside transformed), and a sweep of one transform across its range drawn
 // as two plotly charts (the 10 capsule lengths; the 16 dimensions of the predicted digit's capsule) over a
 // strip of the transformed inputs. Reports slider moves, reset and sweep through callbacks.
 
@@ -22,7 +23,11 @@ export const TRANSFORMS = {
 export const identityTransform = () =>
   Object.fromEntries(Object.entries(TRANSFORMS).map(([name, t]) => [name, t.identity]));
 
+export const isIdentity = (transform) => Object.entries(TRANSFORMS).every(([name, t]) => transform[name] === t.identity);
+
 const MARGIN_LINE = { color: '#57606a', dash: 'dash', width: 1 };
+const BEFORE = '#afb8c1'; // the untransformed bars: grey, so the transformed colour reads as "now"
+const AFTER = '#0969da';
 
 export class EquivarianceView {
   constructor(root, actions) {
@@ -38,6 +43,10 @@ export class EquivarianceView {
     this.dimsCaption = $('#equivariance-dims-caption', root);
     this.strip = $('#equivariance-strip', root);
     this.results = $('#equivariance-results', root);
+    this.responseLengths = $('#equivariance-response-lengths', root);
+    this.responseDims = $('#equivariance-response-dims', root);
+    this.responseLengthsCaption = $('#equivariance-response-lengths-caption', root);
+    this.responseDimsCaption = $('#equivariance-response-dims-caption', root);
     const box = $('#equivariance-sliders', root);
     this.sliders = {};
     this.outputs = {};
@@ -56,10 +65,11 @@ export class EquivarianceView {
     this.last = {};
   }
 
-  // data: {original: decoded (28,28) input | null, transform: {name: value}, result: {input, lengths,
-  // prediction} | null, sweep: {parameter, values, images, lengths, vectors, digit} | null, busy, sweeping, error}
+  // data: {original: decoded (28,28) input | null, reference: the walk's untransformed {lengths, vectors
+  // (10,16), prediction} | null, transform: {name: value}, result: {input, lengths, vectors, prediction} | null,
+  // sweep: {parameter, values, images, lengths, vectors, digit} | null, busy, sweeping, error}
   render(data) {
-    const { original, transform, result, sweep, busy, sweeping, error } = data;
+    const { original, reference, transform, result, sweep, busy, sweeping, error } = data;
     const ready = Boolean(original);
     for (const [name, t] of Object.entries(TRANSFORMS)) {
       const slider = this.sliders[name];
@@ -79,6 +89,12 @@ export class EquivarianceView {
     setText(this.sweepStatus, sweeping ? 'sweeping…' : sweep ? '' : 'Choose a transform and press Sweep.');
     this.results.hidden = !sweep; // before plotting, so plotly measures the visible width
     const pending = [];
+    // The untransformed input is its own transformed result; while a transform is on its way only grey shows.
+    const now = result ?? (isIdentity(transform) ? reference : null);
+    // main.js builds `reference` anew each render; its decoded arrays are what change with a new analysis.
+    const changed = reference?.vectors !== this.last.reference?.vectors || now?.vectors !== this.last.now?.vectors;
+    if (reference && changed) pending.push(...this.#response(reference, now));
+    data = { ...data, now };
     if (sweep !== this.last.sweep && sweep) pending.push(this.#lengths(sweep), this.#dims(sweep), this.#strip(sweep));
     this.last = data;
     return Promise.all(pending);
@@ -90,6 +106,49 @@ export class EquivarianceView {
     if (!result) return 'Move a slider to transform the input.';
     const p = result.prediction;
     return `Transformed input: prediction ${p}, |v_${p}| = ${fmt(result.lengths[p], 3)}.`;
+  }
+
+  // How the capsules of the transformed input differ from the untransformed ones: every length, and the 16
+  // dimensions of the capsule predicted for the untransformed input (the one equivariance is claimed for).
+  #response(reference, now) {
+    const d = reference.prediction;
+    const DIGITS = [...Array(10).keys()];
+    const DIMS = [...Array(16).keys()];
+    const before = Array.from(reference.lengths);
+    const dimsBefore = Array.from(reference.vectors.data.subarray(d * 16, d * 16 + 16));
+    const bars = (name, x, y, color, what) => ({
+      type: 'bar', name, x, y, marker: { color }, hovertemplate: `${what} %{x}, ${name}: %{y:.4f}<extra></extra>`,
+    });
+    const lengths = [bars('untransformed', DIGITS.map(String), before, BEFORE, 'digit')];
+    const dims = [bars('untransformed', DIMS.map((k) => `d${k}`), dimsBefore, BEFORE, 'dimension')];
+    if (now) {
+      const after = Array.from(now.lengths);
+      const dimsAfter = Array.from(now.vectors.data.subarray(d * 16, d * 16 + 16));
+      lengths.push(bars('transformed', DIGITS.map(String), after, AFTER, 'digit'));
+      dims.push(bars('transformed', DIMS.map((k) => `d${k}`), dimsAfter, AFTER, 'dimension'));
+      const moved = Math.hypot(...dimsAfter.map((v, k) => v - dimsBefore[k]));
+      const p = now.prediction;
+      setText(this.responseLengthsCaption, `|v_${d}| ${fmt(before[d], 3)} untransformed (grey), ${fmt(after[d], 3)} transformed `
+        + `(blue); the transformed input is read as ${p}${p === d ? '' : `, not ${d}`}.`);
+      setText(this.responseDimsCaption, `The 16 dimensions of v_${d}, untransformed (grey) and transformed (blue): `
+        + `they moved by ${fmt(moved, 3)} in all (the distance between the two vectors).`);
+    } else {
+      setText(this.responseLengthsCaption, `The 10 capsule lengths of the untransformed input (grey); the transformed ones follow.`);
+      setText(this.responseDimsCaption, `The 16 dimensions of v_${d} for the untransformed input (grey); the transformed ones follow.`);
+    }
+    const layout = (title, extra) => baseLayout({
+      height: 220, barmode: 'group', bargap: 0.25, showlegend: false,
+      margin: { l: 48, r: 12, t: 8, b: 40 },
+      xaxis: { title: { text: title }, type: 'category', fixedrange: true },
+      ...extra,
+    });
+    const line = (y) => ({ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: y, y1: y, line: MARGIN_LINE });
+    return [
+      plot(this.responseLengths, lengths, layout('digit capsule j', {
+        yaxis: { title: { text: '|v_j|' }, range: [0, 1], fixedrange: true }, shapes: [line(0.9), line(0.1)],
+      })),
+      plot(this.responseDims, dims, layout(`dimension of v_${d}`, { yaxis: { title: { text: 'value' }, fixedrange: true } })),
+    ];
   }
 
   #lengths({ parameter, values, lengths, digit }) {
