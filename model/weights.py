@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -46,6 +47,11 @@ def load_weights(path: Path | str, device: str | torch.device = "cpu") -> CapsNe
         config = CapsNetConfig.from_dict(blob["config"])
         model = CapsNet(config)
         model.load_state_dict(blob["state_dict"])
+    except pickle.UnpicklingError:
+        # torch's own message goes on to suggest weights_only=False, i.e. running whatever code the file holds:
+        # advice this tool must not pass on.
+        raise WeightsError(f"weights file {path} is corrupt or not CapsNet weights (the safe loader, which reads "
+                           f"only tensors and plain data, refuses it); {hint}") from None
     except Exception as e:  # any unreadable file is the same user-facing problem
         raise WeightsError(f"weights file {path} is corrupt or not CapsNet weights ({type(e).__name__}: {' '.join(str(e).split())[:200]}); {hint}") from None
     return model.to(device).eval()

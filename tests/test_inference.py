@@ -49,6 +49,22 @@ def test_load_weights_errors_name_the_file(tmp_path):
     assert str(junk) in str(e.value) and "\n" not in str(e.value)
 
 
+class Pickled:
+    """Not a tensor: torch.save pickles it, and weights_only=True must refuse to unpickle it."""
+
+
+def test_pickled_objects_are_refused_without_unsafe_advice(tmp_path):
+    import torch
+
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"state_dict": Pickled(), "config": {}}, unsafe)
+    with pytest.raises(WeightsError, match="corrupt") as e:
+        load_weights(unsafe)
+    message = str(e.value)
+    assert str(unsafe) in message and "safe loader" in message and "\n" not in message
+    assert "weights_only" not in message, "torch's advice to turn the safe loader off must not reach the user"
+
+
 def test_analyze_is_the_model_on_a_batch_of_one(model):
     image = np.random.default_rng(1).random((28, 28), dtype=np.float32)
     out, trace = analyze(model, image, iterations=2)
