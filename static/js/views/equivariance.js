@@ -1,7 +1,7 @@
 // Section "equivariance": six labelled transform sliders (rotate, shift, scale, shear, thickness) whose
 // re-analysis shows beside the untransformed input, with two bar charts of how the capsules responded (the 10
-// lengths and the 16 dimensions of the predicted capsule, untransformed in grey beside transformed), and a sweep of one transform across its range drawn
-// as two plotly charts (the 10 capsule lengths; the 16 dimensions of the predicted digit's capsule) over a
+// lengths and the 16 dimensions of the predicted capsule, untransformed in grey beside transformed), and a
+// sweep of one transform across its range drawn as two plotly charts (the 10 capsule lengths; the 16 dimensions of the predicted digit's capsule) over a
 // strip of the transformed inputs. Reports slider moves, reset and sweep through callbacks.
 
 import { grayscale } from '../colormap.js';
@@ -89,7 +89,8 @@ export class EquivarianceView {
     setText(this.sweepStatus, sweeping ? 'sweeping…' : sweep ? '' : 'Choose a transform and press Sweep.');
     this.results.hidden = !sweep; // before plotting, so plotly measures the visible width
     const pending = [];
-    // The untransformed input is its own transformed result; while a transform is on its way only grey shows.
+    // The untransformed input is its own transformed result. A non-identity transform with no result yet (the
+    // walk's input just changed) shows only grey; a newer transform in flight keeps the last blue bars.
     const now = result ?? (isIdentity(transform) ? reference : null);
     // main.js builds `reference` anew each render; its decoded arrays are what change with a new analysis.
     const changed = reference?.vectors !== this.last.reference?.vectors || now?.vectors !== this.last.now?.vectors;
