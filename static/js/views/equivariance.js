@@ -2,7 +2,8 @@
 // re-analysis shows beside the untransformed input, with two bar charts of how the capsules responded (the 10
 // lengths and the 16 dimensions of the predicted capsule, untransformed in grey beside transformed), and a
 // sweep of one transform across its range drawn as two plotly charts (the 10 capsule lengths; the 16
-// dimensions of the predicted digit's capsule) over a strip of the transformed inputs. Reports slider moves, reset and sweep through callbacks.
+// dimensions of the predicted digit's capsule) over a strip of the transformed inputs. Reports slider moves,
+// reset and sweep through callbacks.
 
 import { grayscale } from '../colormap.js';
 import { $, el, fmt, setText } from '../dom.js';
