@@ -101,8 +101,7 @@ def pick(page, radio_id: str) -> None:
     it. Unforced, so Playwright checks that the click really hits the radio and scrolls again if not: a
     forced check skipped that test and, when the page's sticky header covered the row, clicked the header
     (CI: 'Clicking the checkbox did not change its state')."""
-    page.check(f"#{radio_id}", timeout=60_000)
-    wait_until(page, f"document.getElementById('{radio_id}').checked", timeout=30)
+    page.check(f"#{radio_id}", timeout=60_000)  # raises unless the radio ends up checked
 
 
 def analyses(page) -> int:

@@ -29,6 +29,8 @@ export const isIdentity = (transform) => Object.entries(TRANSFORMS).every(([name
 const MARGIN_LINE = { color: '#57606a', dash: 'dash', width: 1 };
 const BEFORE = '#afb8c1'; // the untransformed bars: grey, so the transformed colour reads as "now"
 const AFTER = '#0969da';
+const DIGIT_LABELS = [...Array(10).keys()].map(String);
+const DIM_LABELS = [...Array(16).keys()].map((k) => `d${k}`);
 
 export class EquivarianceView {
   constructor(root, actions) {
@@ -114,20 +116,18 @@ export class EquivarianceView {
   // dimensions of the capsule predicted for the untransformed input (the one equivariance is claimed for).
   #response(reference, now) {
     const d = reference.prediction;
-    const DIGITS = [...Array(10).keys()];
-    const DIMS = [...Array(16).keys()];
     const before = Array.from(reference.lengths);
     const dimsBefore = Array.from(reference.vectors.data.subarray(d * 16, d * 16 + 16));
     const bars = (name, x, y, color, what) => ({
       type: 'bar', name, x, y, marker: { color }, hovertemplate: `${what} %{x}, ${name}: %{y:.4f}<extra></extra>`,
     });
-    const lengths = [bars('untransformed', DIGITS.map(String), before, BEFORE, 'digit')];
-    const dims = [bars('untransformed', DIMS.map((k) => `d${k}`), dimsBefore, BEFORE, 'dimension')];
+    const lengths = [bars('untransformed', DIGIT_LABELS, before, BEFORE, 'digit')];
+    const dims = [bars('untransformed', DIM_LABELS, dimsBefore, BEFORE, 'dimension')];
     if (now) {
       const after = Array.from(now.lengths);
       const dimsAfter = Array.from(now.vectors.data.subarray(d * 16, d * 16 + 16));
-      lengths.push(bars('transformed', DIGITS.map(String), after, AFTER, 'digit'));
-      dims.push(bars('transformed', DIMS.map((k) => `d${k}`), dimsAfter, AFTER, 'dimension'));
+      lengths.push(bars('transformed', DIGIT_LABELS, after, AFTER, 'digit'));
+      dims.push(bars('transformed', DIM_LABELS, dimsAfter, AFTER, 'dimension'));
       const moved = Math.hypot(...dimsAfter.map((v, k) => v - dimsBefore[k]));
       const p = now.prediction;
       setText(this.responseLengthsCaption, `|v_${d}| ${fmt(before[d], 3)} untransformed (grey), ${fmt(after[d], 3)} transformed `
