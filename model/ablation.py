@@ -108,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (default: %(default)s)")
     p.add_argument("--gallery", default=None, help="gallery.json (default: beside the weights)")
     args = p.parse_args(argv)
+    gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
     try:
         model = load_weights(args.weights).eval()
-        images, labels, _ = read_gallery(Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json"))
+        images, labels, _ = read_gallery(gallery)
     except (WeightsError, GalleryError) as e:  # a user's mistake: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
