@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,8 +20,9 @@ import numpy as np
 import torch
 
 from .capsnet import CapsNet, dynamic_routing
+from .gallery import GalleryError
 from .gallery import read as read_gallery
-from .weights import DEFAULT_WEIGHTS, load_weights
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
 MAX_ITERATIONS = 10
 
@@ -106,8 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (default: %(default)s)")
     p.add_argument("--gallery", default=None, help="gallery.json (default: beside the weights)")
     args = p.parse_args(argv)
-    model = load_weights(args.weights).eval()
-    images, labels, _ = read_gallery(Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json"))
+    gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
+    try:
+        model = load_weights(args.weights).eval()
+        images, labels, _ = read_gallery(gallery)
+    except (WeightsError, GalleryError) as e:  # a user's mistake: one line, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(json.dumps(gallery_stats(model, images, labels)))
     return 0
 

@@ -49,12 +49,17 @@ def stats(vectors: torch.Tensor, labels: torch.Tensor) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()))
+    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()),
+                    help="folder with the MNIST training files (they do not ship with the tool)")
+    ap.add_argument("--download", action="store_true",
+                    help="fetch missing MNIST files (md5-checked) into --data-dir")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training digits")
     ap.add_argument("--out", default=str(DEFAULT_WEIGHTS.with_name("capsule_stats.json")))
     args = ap.parse_args(argv)
     try:
         model = load_weights(args.weights)
+        if args.download:
+            mnist.download(args.data_dir)
         train = mnist.load(args.data_dir, "train")
     except (WeightsError, mnist.MnistError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -78,7 +78,8 @@ def report(images, labels, preds, lengths, result: dict, history: list | None, l
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file")
-    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()), help="folder with the MNIST IDX files")
+    ap.add_argument("--data-dir", default=str(mnist.TEST_DATA_DIR),
+                    help="folder with the MNIST test files (the bundled copy when it has none)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--iterations", type=int, default=None, help="routing iterations (default: the model's)")
     ap.add_argument("--limit", type=int, default=None, help="evaluate only the first N test digits")

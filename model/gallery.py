@@ -43,18 +43,30 @@ def build(images: torch.Tensor, labels: torch.Tensor, preds: torch.Tensor | None
     return out
 
 
+class GalleryError(Exception):
+    """A gallery file is missing or not what build() writes; the message names the file."""
+
+
 def read(path: Path | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A gallery file -> images (N, 28, 28) float32 in [0, 1], true labels (N,), the model's predictions (N,)."""
-    entries = json.loads(Path(path).read_text())["samples"]
-    images = np.stack([np.frombuffer(base64.b64decode(e["pixels"]), dtype=np.uint8).reshape(28, 28)
-                       for e in entries]).astype(np.float32) / 255.0
-    return images, np.array([e["label"] for e in entries]), np.array([e["predicted"] for e in entries])
+    try:
+        entries = json.loads(Path(path).read_text())["samples"]
+        images = np.stack([np.frombuffer(base64.b64decode(e["pixels"], validate=True), dtype=np.uint8).reshape(28, 28)
+                           for e in entries]).astype(np.float32) / 255.0
+        return images, np.array([int(e["label"]) for e in entries]), np.array([int(e["predicted"]) for e in entries])
+    except OSError as e:
+        raise GalleryError(f"gallery file {path} cannot be read ({e.strerror or e}); build it with "
+                           f"`python -m model.gallery`") from None
+    except (ValueError, TypeError, KeyError, IndexError) as e:  # bad JSON, base64, sizes or fields: one problem
+        raise GalleryError(f"gallery file {path} is not a sample gallery ({type(e).__name__}: "
+                           f"{' '.join(str(e).split())[:120]}); build it with `python -m model.gallery`") from None
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    ap.add_argument("--data-dir", default=str(mnist.default_data_dir()))
+    ap.add_argument("--data-dir", default=str(mnist.TEST_DATA_DIR),
+                    help="folder with the MNIST test files (the bundled copy when it has none)")
     ap.add_argument("--out", default=str(DEFAULT_WEIGHTS.with_name("gallery.json")))
     ap.add_argument("--no-model", action="store_true", help="skip predictions (no misclassified digits)")
     args = ap.parse_args(argv)

@@ -1,5 +1,9 @@
 """MNIST in its original IDX format: a validating reader, an optional checksummed download, the
-paper's only augmentation (random shifts of up to 2 px, zero padding)."""
+paper's only augmentation (random shifts of up to 2 px, zero padding).
+
+Where the data lives: the 10k test set ships in the repo (data/mnist, TEST_DATA_DIR), so evaluation, the
+gallery and the tests need nothing outside the clone. The 60k training set does not ship: it comes from a
+folder the caller names or is downloaded (md5-checked) into the user's cache folder (default_data_dir())."""
 from __future__ import annotations
 
 import gzip
@@ -35,12 +39,32 @@ class MnistError(Exception):
     """A data file is missing, corrupt or not what it claims to be; the message names the file."""
 
 
+# The bundled test set (data/mnist/README.md: provenance, licence, checksums).
+TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+SPLITS = ("train", "test")
+
+
 def default_data_dir() -> Path:
-    """../shared/mnist when it exists (this workplace), else a cache folder in the user's home."""
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "mnist"
-    if shared.is_dir():
-        return shared
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "capsnet-visualizer" / "mnist"
+    """Where the training set is downloaded to and read from when no folder is given: the user's cache
+    ($XDG_CACHE_HOME, else ~/.cache), never a path outside the repo other than that. The test split of
+    this folder falls back to the bundled copy (load)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "capsnet-visualizer" / "mnist"
+
+
+def split_dir(data_dir: Path | str | None, split: str) -> Path:
+    """The folder a split is read from. None means the default: the bundled copy for 'test', the cache
+    for 'train'. A folder without either test file falls back to the bundled test set, so a folder that
+    holds only the training files (as --download leaves it, or a user's own) serves both splits."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if data_dir is None:
+        return TEST_DATA_DIR if split == "test" else default_data_dir()
+    data_dir = Path(data_dir)
+    if split == "test" and not any((data_dir / FILES[k][0]).exists() for k in ("test_images", "test_labels")):
+        log.info("%s has no MNIST test files; using the bundled copy in %s", data_dir, TEST_DATA_DIR)
+        return TEST_DATA_DIR
+    return data_dir
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -84,10 +108,13 @@ def file_md5(path: Path) -> str:
     return hashlib.md5(_read_bytes(path)).hexdigest()
 
 
-def download(data_dir: Path, mirrors: tuple[str, ...] = MIRRORS, timeout: float = 60) -> None:
-    """Fetches the four files that are missing, verifying each against its md5; tries every mirror."""
+def download(data_dir: Path | str, mirrors: tuple[str, ...] = MIRRORS, timeout: float = 60,
+             files: dict[str, tuple[str, str, tuple[int, ...]]] = FILES) -> None:
+    """Fetches the four files that are missing, verifying each against its md5; tries every mirror.
+    `files` is FILES (name, md5, shape per role); the tests pass their own to serve generated files."""
+    data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    for name, md5, _ in FILES.values():
+    for name, md5, _ in files.values():
         dest = data_dir / name
         if dest.exists() and file_md5(dest) == md5:
             continue
@@ -116,11 +143,14 @@ class Split:
     labels: torch.Tensor  # (N,) int64
 
 
-def load(data_dir: Path | str, split: str) -> Split:
-    """split is 'train' or 'test'."""
-    data_dir = Path(data_dir)
+def load(data_dir: Path | str | None, split: str) -> Split:
+    """split is 'train' or 'test'; data_dir as split_dir() resolves it (None: the defaults)."""
+    data_dir = split_dir(data_dir, split)
     img_name, _, img_shape = FILES[f"{split}_images"]
     lbl_name, _, lbl_shape = FILES[f"{split}_labels"]
+    if split == "train" and not (data_dir / img_name).exists():
+        raise MnistError(f"{data_dir / img_name}: file not found (the training set does not ship with the "
+                         f"tool: pass --data-dir DIR with the MNIST files, or --download to fetch them)")
     images = read_idx(data_dir / img_name, img_shape)
     labels = read_idx(data_dir / lbl_name, lbl_shape)
     if labels.max() > 9:
@@ -128,10 +158,9 @@ def load(data_dir: Path | str, split: str) -> Split:
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
-def checksums(data_dir: Path | str) -> dict[str, str]:
-    """md5 of each uncompressed file, for the weights manifest."""
-    data_dir = Path(data_dir)
-    return {name: file_md5(data_dir / name) for name, _, _ in FILES.values()}
+def checksums(data_dir: Path | str | None) -> dict[str, str]:
+    """md5 of each uncompressed file, for the weights manifest; each read from where load() reads it."""
+    return {name: file_md5(split_dir(data_dir, key.split("_")[0]) / name) for key, (name, _, _) in FILES.items()}
 
 
 def to_input(images: torch.Tensor) -> torch.Tensor:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from .ablation import MAX_ITERATIONS
 from .capsnet import CapsNet
 from .device import pick_device
+from .gallery import GalleryError
 from .gallery import read as read_gallery
-from .weights import DEFAULT_WEIGHTS, load_weights
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
 # The paper shifts each digit by up to 4 px in each direction before overlaying.
 SHIFT_LIMIT = 4
@@ -101,12 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--iterations", type=int, default=3, help="routing iterations (default: %(default)s)")
     args = p.parse_args(argv)
-    model = load_weights(args.weights, pick_device("cpu")).eval()
+    if args.pairs < 1:
+        p.error(f"--pairs must be at least 1, got {args.pairs}")
+    if not 1 <= args.iterations <= MAX_ITERATIONS:
+        p.error(f"--iterations must be in 1..{MAX_ITERATIONS}, got {args.iterations}")
     gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
-    # Misclassified digits are over-represented in the gallery; a digit the model misses alone says
-    # nothing about overlapping, so only the correctly classified ones are paired.
-    images, labels, predicted = read_gallery(gallery)
+    try:
+        model = load_weights(args.weights, pick_device("cpu")).eval()
+        # Misclassified digits are over-represented in the gallery; a digit the model misses alone says
+        # nothing about overlapping, so only the correctly classified ones are paired.
+        images, labels, predicted = read_gallery(gallery)
+    except (WeightsError, GalleryError) as e:  # a user's mistake: one line, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     right = labels == predicted
+    if len(np.unique(labels[right])) < 2:
+        print(f"error: gallery file {gallery} has correctly classified digits of fewer than 2 classes; "
+              f"nothing to pair", file=sys.stderr)
+        return 2
     print(json.dumps(pair_stats(model, images[right], labels[right], args.pairs, args.seed, args.iterations)))
     return 0
 

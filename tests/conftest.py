@@ -66,3 +66,12 @@ def browser():
         b = launch(p)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def fake_mnist(tmp_path_factory):
+    """A folder with the four MNIST files: the bundled test set and a generated training set in the 60k
+    format (tests/fake_mnist.py), for whatever needs training data or a folder to download from."""
+    from fake_mnist import write_fake_mnist
+
+    return write_fake_mnist(tmp_path_factory.mktemp("fake_mnist"))

@@ -101,14 +101,15 @@ def test_report_and_stats_404_when_not_shipped(client):
 
 
 @pytest.fixture
-def shipped_app(random_weights, tmp_path):
-    """The random weights with a report and capsule statistics written by the real CLIs."""
+def shipped_app(random_weights, fake_mnist, tmp_path):
+    """The random weights with a report and capsule statistics written by the real CLIs: the report over the
+    bundled test set (the CLI's default), the statistics over a generated training set in the real format."""
     for f in random_weights.parent.iterdir():
         shutil.copy(f, tmp_path / f.name)
     weights = tmp_path / random_weights.name
     assert evaluate.main(["--weights", str(weights), "--limit", "100", "--report", str(tmp_path / "report.json"),
                           "--json"]) == 0
-    assert capsule_stats.main(["--weights", str(weights), "--limit", "300",
+    assert capsule_stats.main(["--weights", str(weights), "--limit", "300", "--data-dir", str(fake_mnist.dir),
                                "--out", str(tmp_path / "capsule_stats.json")]) == 0
     return create_app({"WEIGHTS": str(weights), "GALLERY": str(tmp_path / "gallery.json"), "DEVICE": "cpu"})
 

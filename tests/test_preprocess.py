@@ -21,7 +21,7 @@ DIGITS = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
 
 @pytest.fixture(scope="module")
 def test_set() -> mnist.Split:
-    return mnist.load(mnist.default_data_dir(), "test")
+    return mnist.load(mnist.TEST_DATA_DIR, "test")
 
 
 @pytest.fixture(scope="module")

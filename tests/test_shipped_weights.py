@@ -56,7 +56,7 @@ def test_manifest_describes_the_model():
 
 def test_accuracy_on_a_fixed_subset():
     manifest = shipped_manifest()
-    test = mnist.load(mnist.default_data_dir(), "test")
+    test = mnist.load(mnist.TEST_DATA_DIR, "test")
     preds, _ = predict(shipped_model(), test.images[:SUBSET], batch_size=250)
     result = metrics(preds, test.labels[:SUBSET])
     assert result["accuracy"] >= manifest["test_accuracy"] - 0.005

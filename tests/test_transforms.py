@@ -9,7 +9,7 @@ from model.transforms import RANGES, Transform
 
 @pytest.fixture(scope="module")
 def digit() -> np.ndarray:
-    test = mnist.load(mnist.default_data_dir(), "test")
+    test = mnist.load(mnist.TEST_DATA_DIR, "test")
     return mnist.to_input(test.images[:1])[0, 0].numpy()  # a 7
 
 
