@@ -54,3 +54,16 @@ def test_init_from_mnist_weights_with_other_routing_iterations(tmp_path, random_
     # One small step from the copied convolutions: still close to them
     assert (model.conv1.weight - src.conv1.weight).abs().max() < 0.01
     assert torch.load(tmp_path / "ck" / "last.pt", weights_only=True)["config"]["routing_iterations"] == 5
+
+
+def test_evaluate_reports_both_right_for_a_multimnist_model(tmp_path):
+    from model.capsnet import CapsNet, CapsNetConfig
+    from model.weights import save_weights
+
+    torch.manual_seed(0)
+    save_weights(CapsNet(CapsNetConfig(image_size=36)), tmp_path / "m.pt")
+    r = run("-m", "model.evaluate", "--weights", str(tmp_path / "m.pt"), "--limit", "40", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    assert out["dataset"] == "multimnist" and out["n"] == 40
+    assert out["both_right"] == out["accuracy"] == (40 - len(out["wrong"])) / 40
