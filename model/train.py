@@ -114,6 +114,17 @@ def load_data(args) -> tuple[mnist.Split, mnist.Split, dict]:
     return mnist.load(data_dir, "train"), mnist.load(data_dir, "test"), mnist.checksums(data_dir)
 
 
+def make_batch(multi: bool, train_set: mnist.Split, idx: torch.Tensor, g: torch.Generator):
+    """The training batch for digits `idx` -> (x (B, 1, H, W) float, target (B,) or (B, 2), reconstruction
+    target (B, [2,] H, W) float): MNIST with the paper's 2-px shifts, or MultiMNIST pairs whose first digits
+    are `idx`."""
+    if not multi:
+        x = mnist.to_input(mnist.random_shift(train_set.images[idx], 2, g))
+        return x, train_set.labels[idx], x
+    p = multimnist.make_pairs(train_set.images, train_set.labels, len(idx), g, first=idx)
+    return mnist.to_input(p.images), p.labels, p.parts.float().div_(255.0)
+
+
 class Task:
     """What differs between MNIST and MultiMNIST training: the batches, the config and the test score."""
 
@@ -138,12 +149,7 @@ class Task:
         return torch.cat([torch.randperm(n, generator=g) for _ in range(reps)])[: self.args.pairs_per_epoch]
 
     def batch(self, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> (x (B, 1, H, W) float, target (B,) or (B, 2), reconstruction target (B, [2,] H, W) float)."""
-        if not self.multi:
-            x = mnist.to_input(mnist.random_shift(self.train_set.images[idx], 2, g))
-            return x, self.train_set.labels[idx], x
-        p = multimnist.make_pairs(self.train_set.images, self.train_set.labels, len(idx), g, first=idx)
-        return mnist.to_input(p.images), p.labels, p.parts.float().div_(255.0)
+        return make_batch(self.multi, self.train_set, idx, g)
 
     def score(self, model) -> dict:
         """{"test_accuracy": fraction} on the test digits, or on the fixed test pairs (both digits right)."""
