@@ -1,10 +1,11 @@
 """Training throughput and single-image latency of the CapsNet.
 
-    python bench/train_throughput.py [--steps 20] [--warmup 3] [--batch-sizes 64 128]
+    python bench/train_throughput.py [--models mnist multimnist] [--steps 20] [--warmup 3] [--batch-sizes 64 128]
                                      [--precisions fp32 bf16] [--threads N] [--forward-runs 50] [--json]
 
-For each precision and batch size: images/s of model.train.train_step, the step
-training runs (2-px random shift, channels_last, autocast, loss, Adam), on random data, after a few warm-up steps. Then the
+For each model (MNIST 28x28, 1152 primary capsules; MultiMNIST 36x36 pairs, 3200), precision and batch
+size: images/s of model.train.train_step, the step training runs (its batch from model.train.make_batch:
+2-px shifts or pairs; channels_last, autocast, loss, Adam), on random digits, after a few warm-up steps. Then the
 milliseconds of one single-image forward pass with the full trace (model.inference.analyze, what the
 app calls per request), median over --forward-runs. Run it on a quiet machine: numbers from a busy one
 say nothing.
@@ -23,10 +24,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from model.capsnet import CapsNet  # noqa: E402
+from model import multimnist  # noqa: E402
+from model.capsnet import CapsNet, CapsNetConfig  # noqa: E402
+from model.mnist import Split  # noqa: E402
 from model.device import pick_device  # noqa: E402
 from model.inference import analyze  # noqa: E402
-from model.train import train_step  # noqa: E402
+from model.train import make_batch, train_step  # noqa: E402
+
+SIZES = {"mnist": CapsNetConfig.image_size, "multimnist": multimnist.CANVAS}
 
 
 def sync(device: torch.device) -> None:
@@ -34,19 +39,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_throughput(device: torch.device, precision: str, batch_size: int, warmup: int, steps: int,
+def train_throughput(device: torch.device, name: str, precision: str, batch_size: int, warmup: int, steps: int,
                      seed: int = 0) -> dict:
-    """images/s of model/train.py's step: shift, channels_last, autocast forward + loss, backward, Adam."""
+    """images/s of model/train.py's step: batch, channels_last, autocast forward + loss, backward, Adam."""
     torch.manual_seed(seed)
-    model = CapsNet().to(device).to(memory_format=torch.channels_last).train()
+    model = CapsNet(CapsNetConfig(image_size=SIZES[name])).to(device).to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision != "fp32")
     g = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (batch_size, 28, 28), dtype=torch.uint8, generator=g)
-    labels = torch.randint(0, 10, (batch_size,), generator=g)
+    digits = Split(torch.randint(0, 256, (batch_size, 28, 28), dtype=torch.uint8, generator=g),
+                   torch.arange(batch_size) % 10)
+    idx = torch.arange(batch_size)
 
     def step() -> float:
-        loss, _ = train_step(model, optimizer, scaler, images, labels.to(device), device, precision, g)
+        x, y, target = make_batch(name == "multimnist", digits, idx, g)
+        loss, _ = train_step(model, optimizer, scaler, x, y, target, device, precision)
         return loss.item()  # train.py reads the loss every step, which also waits for the device
 
     for _ in range(warmup):
@@ -57,7 +64,7 @@ def train_throughput(device: torch.device, precision: str, batch_size: int, warm
         step()
     sync(device)
     seconds = time.perf_counter() - t0
-    return {"precision": precision, "batch_size": batch_size, "steps": steps,
+    return {"model": name, "precision": precision, "batch_size": batch_size, "steps": steps,
             "images_per_second": round(batch_size * steps / seconds, 1),
             "ms_per_step": round(1000 * seconds / steps, 1)}
 
@@ -83,6 +90,7 @@ def forward_latency(device: torch.device, runs: int, warmup: int = 5, iterations
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=["mnist", "multimnist"], choices=list(SIZES))
     ap.add_argument("--steps", type=int, default=20, help="timed training steps per configuration")
     ap.add_argument("--warmup", type=int, default=3, help="untimed training steps first")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
@@ -106,15 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"CapsNet training step ({env['device']}, {env['threads']} threads, torch {env['torch']}): "
               f"{args.warmup} warm-up + {args.steps} timed steps on random data")
-        print(f"{'precision':<10}{'batch':>6}{'images/s':>11}{'ms/step':>10}")
+        print(f"{'model':<12}{'precision':<10}{'batch':>6}{'images/s':>11}{'ms/step':>10}")
     train = []
-    for precision in args.precisions:
-        for batch_size in args.batch_sizes:
-            r = train_throughput(device, precision, batch_size, args.warmup, args.steps)
-            train.append(r)
-            if not args.json:
-                print(f"{precision:<10}{batch_size:>6}{r['images_per_second']:>11.1f}{r['ms_per_step']:>10.1f}",
-                      flush=True)
+    for name in args.models:
+        for precision in args.precisions:
+            for batch_size in args.batch_sizes:
+                r = train_throughput(device, name, precision, batch_size, args.warmup, args.steps)
+                train.append(r)
+                if not args.json:
+                    print(f"{name:<12}{precision:<10}{batch_size:>6}{r['images_per_second']:>11.1f}"
+                          f"{r['ms_per_step']:>10.1f}", flush=True)
     forward = forward_latency(device, args.forward_runs)
     if args.json:
         print(json.dumps({"environment": env, "train": train, "forward_with_trace": forward}))

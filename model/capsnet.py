@@ -160,7 +160,13 @@ class CapsNet(nn.Module):
         return squash(u)
 
     def decode(self, digit_caps: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
-        """Decoder on the capsules with all but `digit` (B,) masked to zero -> (B, 28, 28)."""
+        """Decoder on the capsules with all but `digit` (B,) masked to zero -> (B, 28, 28). With digit
+        (B, K) (MultiMNIST: both digits of a pair) each is decoded from its own capsule -> (B, K, 28, 28)."""
+        if digit.dim() == 2:
+            B, K = digit.shape
+            caps = digit_caps.unsqueeze(1).expand(B, K, *digit_caps.shape[1:]).reshape(B * K, *digit_caps.shape[1:])
+            n = self.config.image_size
+            return self.decode(caps, digit.reshape(B * K)).view(B, K, n, n)
         mask = F.one_hot(digit, self.config.digit_count).to(digit_caps.dtype)  # (B, 10)
         x = (digit_caps * mask.unsqueeze(-1)).flatten(1)  # (B, 160)
         n = self.config.image_size
@@ -184,7 +190,8 @@ class CapsNet(nn.Module):
         uniform_routing: bool = False,
     ) -> tuple[CapsOutput, Trace | None]:
         """x (B, 1, 28, 28) in [0, 1]. The decoder sees capsule `target` (B,) if given (training),
-        else the longest one. Returns (output, trace or None)."""
+        else the longest one; a target (B, K) decodes K capsules, each on its own (B, K, 28, 28).
+        Returns (output, trace or None)."""
         iterations = self.config.routing_iterations if iterations is None else iterations
         conv1 = F.relu(self.conv1(x))  # (B, 256, 20, 20)
         u = self.primary_capsules(conv1)  # (B, 1152, 8)

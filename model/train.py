@@ -26,15 +26,20 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from . import mnist
+from . import mnist, multimnist
 from .capsnet import CapsNet, CapsNetConfig, parameter_counts
 from .device import pick_device
 from .evaluate import metrics, predict
 from .losses import capsule_loss
+from .precision import resolve_precision
+from .transfer import init_from
 from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights, save_weights, sha256
 
 log = logging.getLogger("model.train")
 DEFAULT_CHECKPOINT_DIR = Path.home() / ".cache" / "capsnet-visualizer" / "checkpoints"
+DEFAULT_MULTIMNIST_WEIGHTS = DEFAULT_WEIGHTS.parent / "multimnist" / "capsnet_multimnist.pt"
+# Arguments that change what is being trained: --resume refuses a checkpoint made with other values.
+RESUME_MUST_MATCH = ("dataset", "batch_size", "routing_iterations", "seed", "ema_decay", "pairs_per_epoch")
 
 
 @dataclass
@@ -58,15 +63,20 @@ def setup_distributed(device: torch.device) -> Dist:
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--dataset", default="mnist", choices=["mnist", "multimnist"],
+                    help="mnist: single digits, 28x28; multimnist: pairs of overlapping digits, 36x36, generated on the fly")
     ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--pairs-per-epoch", type=int, default=60000,
+                    help="multimnist: pairs generated per epoch (each MNIST digit is the first of a pair once)")
     ap.add_argument("--batch-size", type=int, default=128, help="per process")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate at epoch 1")
     ap.add_argument("--lr-decay", type=float, default=0.87, help="learning rate multiplied by this after every epoch")
     ap.add_argument("--routing-iterations", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
-                    help="autocast dtype for training (bf16 on CPU, AMP on CUDA); evaluation is always fp32")
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                    help="autocast for training: auto = AMP on CUDA, bf16 on a CPU with avx512_bf16 or AMX, else fp32 "
+                         "(bf16 without them was measured 2x slower); evaluation is always fp32")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     ap.add_argument("--data-dir", default=str(mnist.default_data_dir()), help="folder with the MNIST IDX files")
     ap.add_argument("--download", action="store_true", help="fetch missing MNIST files (checksummed) into --data-dir")
@@ -77,14 +87,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--init-weights", default=None, metavar="PATH",
                     help="start from a weights file (e.g. the shipped one) with a fresh optimizer; "
                          "use with a small --lr to keep training when no checkpoint is left")
-    ap.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="final weights; manifest.json and history.json go beside it")
+    ap.add_argument("--out", default=None,
+                    help=f"final weights; manifest.json and history.json go beside it (default {DEFAULT_WEIGHTS.relative_to(DEFAULT_WEIGHTS.parent.parent)} "
+                         f"or, for multimnist, {DEFAULT_MULTIMNIST_WEIGHTS.relative_to(DEFAULT_WEIGHTS.parent.parent)})")
     ap.add_argument("--ema-decay", type=float, default=0.0, metavar="D",
                     help="also keep an exponential moving average of the weights (D per step, e.g. 0.9995; 0 = off), "
                          "evaluate it every epoch, and ship it instead of the last step's weights")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after the epoch that would end past this wall time, still writing the weights")
     ap.add_argument("--dry-run", action="store_true", help="one batch of training and a small evaluation, then stop")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(DEFAULT_MULTIMNIST_WEIGHTS if args.dataset == "multimnist" else DEFAULT_WEIGHTS)
+    return args
 
 
 def load_data(args) -> tuple[mnist.Split, mnist.Split, dict]:
@@ -99,26 +114,108 @@ def load_data(args) -> tuple[mnist.Split, mnist.Split, dict]:
     return mnist.load(data_dir, "train"), mnist.load(data_dir, "test"), mnist.checksums(data_dir)
 
 
+def make_batch(multi: bool, train_set: mnist.Split, idx: torch.Tensor, g: torch.Generator):
+    """The training batch for digits `idx` -> (x (B, 1, H, W) float, target (B,) or (B, 2), reconstruction
+    target (B, [2,] H, W) float): MNIST with the paper's 2-px shifts, or MultiMNIST pairs whose first digits
+    are `idx`."""
+    if not multi:
+        x = mnist.to_input(mnist.random_shift(train_set.images[idx], 2, g))
+        return x, train_set.labels[idx], x
+    p = multimnist.make_pairs(train_set.images, train_set.labels, len(idx), g, first=idx)
+    return mnist.to_input(p.images), p.labels, p.parts.float().div_(255.0)
+
+
+class Task:
+    """What differs between MNIST and MultiMNIST training: the batches, the config and the test score."""
+
+    def __init__(self, args, train_set: mnist.Split, test_set: mnist.Split):
+        self.multi = args.dataset == "multimnist"
+        self.train_set, self.args = train_set, args
+        if self.multi:
+            self.test = multimnist.test_pairs(test_set.images, test_set.labels, 500 if args.dry_run else multimnist.TEST_PAIRS)
+        else:
+            self.test = test_set
+
+    def config(self) -> CapsNetConfig:
+        size = multimnist.CANVAS if self.multi else CapsNetConfig.image_size
+        return CapsNetConfig(image_size=size, routing_iterations=self.args.routing_iterations)
+
+    def epoch_order(self, g: torch.Generator) -> torch.Tensor:
+        n = len(self.train_set.labels)
+        if not self.multi:
+            return torch.randperm(n, generator=g)
+        # Every digit is the first of a pair once per 60k pairs; the partner and shifts are fresh draws.
+        reps = math.ceil(self.args.pairs_per_epoch / n)
+        return torch.cat([torch.randperm(n, generator=g) for _ in range(reps)])[: self.args.pairs_per_epoch]
+
+    def batch(self, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return make_batch(self.multi, self.train_set, idx, g)
+
+    def score(self, model) -> dict:
+        """{"test_accuracy": fraction} on the test digits, or on the fixed test pairs (both digits right)."""
+        if not self.multi:
+            preds, _ = predict(model, self.test.images)
+            return {"test_accuracy": metrics(preds, self.test.labels)["accuracy"]}
+        _, lengths = predict(model, self.test.images)
+        return {"test_accuracy": multimnist.both_right(lengths, self.test.labels).float().mean().item()}
+
+    def release_metrics(self, model) -> dict:
+        """The manifest's test entries: for MNIST every metric of model.evaluate, for MultiMNIST the
+        both-right rate on the fixed pairs (the paper's Table 1 measure)."""
+        if self.multi:
+            _, lengths = predict(model, self.test.images)
+            right = multimnist.both_right(lengths, self.test.labels)
+            return {"test_accuracy": right.float().mean().item(), "test_n": len(right),
+                    "test_metric": f"both digits right: the two longest capsules are the pair's two digits, on the "
+                                   f"fixed {len(right)} test pairs (seed {multimnist.TEST_SEED})",
+                    "misclassified": (~right).nonzero().flatten().tolist()}
+        test_images = self.test.images[:500] if self.args.dry_run else self.test.images
+        preds, _ = predict(model, test_images)
+        result = metrics(preds, self.test.labels[: len(test_images)])
+        return {"test_accuracy": result["accuracy"], "test_n": result["n"],
+                "per_class_accuracy": result["per_class_accuracy"], "misclassified": result["misclassified"]}
+
+    def augmentation(self) -> str:
+        if self.multi:
+            return ("MultiMNIST pairs generated on the fly: two digits of different classes, each shifted up to "
+                    f"{multimnist.MAX_SHIFT} px in each direction in {multimnist.CANVAS}x{multimnist.CANVAS}, summed and clipped")
+        return "random shift up to 2 px each direction, zero padding"
+
+
 def autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16)
 
 
-def train_step(net, optimizer, scaler, images: torch.Tensor, y: torch.Tensor, device: torch.device,
-               precision: str, generator: torch.Generator):
-    """One optimisation step on uint8 images (B, 28, 28) with the paper's 2-px shifts -> (loss, output).
+def train_step(net, optimizer, scaler, x: torch.Tensor, y: torch.Tensor, target_images: torch.Tensor,
+               device: torch.device, precision: str):
+    """One optimisation step on a batch from Task.batch -> (loss, output).
     bench/train_throughput.py times exactly this."""
-    x = mnist.to_input(mnist.random_shift(images, 2, generator)).to(device)
-    x = x.contiguous(memory_format=torch.channels_last)
+    x = x.to(device).contiguous(memory_format=torch.channels_last)
+    y, target_images = y.to(device), target_images.to(device)
     with autocast(device, precision):
         out, _ = net(x, target=y)
-        loss, _, _ = capsule_loss(out.lengths, out.reconstruction, x, y)
+        loss, _, _ = capsule_loss(out.lengths, out.reconstruction, target_images, y)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
     return loss, out
+
+
+def check_resumable(ck: dict, config: CapsNetConfig, args) -> None:
+    """--resume continues the same training or refuses, naming the first field that differs."""
+    saved = CapsNetConfig.from_dict(ck["config"]) if "config" in ck else config
+    for field, value in config.to_dict().items():
+        if saved.to_dict().get(field) != value:
+            raise ValueError(f"--resume: the checkpoint's model has {field}={saved.to_dict().get(field)!r}, these "
+                             f"arguments give {value!r}; use the checkpoint's arguments or another --checkpoint-dir")
+    old = ck.get("args", {})
+    for field in RESUME_MUST_MATCH:
+        if field in old and old[field] != getattr(args, field):
+            raise ValueError(f"--resume: the checkpoint was trained with --{field.replace('_', '-')} {old[field]!r}, "
+                             f"not {getattr(args, field)!r}; use the same value or another --checkpoint-dir")
 
 
 def save_checkpoint(path: Path, model, optimizer, epoch: int, history: list, args, ema=None) -> None:
@@ -140,13 +237,16 @@ def train(args) -> int:
         torch.cuda.set_device(device)
     torch.manual_seed(args.seed)  # identical initial weights on every rank
 
+    args.precision = resolve_precision(args.precision, device)
     train_set, test_set, data_checksums = load_data(args)
+    task = Task(args, train_set, test_set)
     provenance = {}  # extra manifest entries
+    model = CapsNet(task.config()).to(device)
     if args.init_weights:
-        model = load_weights(args.init_weights, device).train()
-        provenance["initialized_from"] = {"file": str(args.init_weights), "sha256": sha256(args.init_weights)}
-    else:
-        model = CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations)).to(device)
+        source = load_weights(args.init_weights, device)
+        provenance["initialized_from"] = {"file": str(args.init_weights), "sha256": sha256(args.init_weights),
+                                          "how": init_from(model, source)}
+    model.train()
     model = model.to(memory_format=torch.channels_last)  # measured faster for the 9x9 convs on CPU
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and args.precision != "fp32")
@@ -160,6 +260,7 @@ def train(args) -> int:
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema_decay)) if args.ema_decay else None
     if args.resume:
         ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        check_resumable(ck, model.config, args)
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optimizer"])
         start_epoch, history = ck["epoch"], ck["history"]
@@ -181,7 +282,7 @@ def train(args) -> int:
             for group in optimizer.param_groups:
                 group["lr"] = args.lr * args.lr_decay**epoch
             g = torch.Generator().manual_seed(args.seed * 1000 + epoch)  # same order on every rank
-            order = torch.randperm(len(train_set.labels), generator=g)
+            order = task.epoch_order(g)
             per_rank = len(order) // d.world
             order = order[d.rank * per_rank : (d.rank + 1) * per_rank]  # each rank its own shard
             steps = 1 if args.dry_run else math.ceil(len(order) / args.batch_size)
@@ -193,12 +294,16 @@ def train(args) -> int:
                        file=sys.stderr, dynamic_ncols=True)
             for step in bar:
                 idx = order[step * args.batch_size : (step + 1) * args.batch_size]
-                y = train_set.labels[idx].to(device)
-                loss, out = train_step(net, optimizer, scaler, train_set.images[idx], y, device, args.precision, g)
+                x, y, target_images = task.batch(idx, g)
+                loss, out = train_step(net, optimizer, scaler, x, y, target_images, device, args.precision)
+                y = y.to(device)
                 if ema is not None:
                     ema.update_parameters(model)
                 seen += len(y)
-                correct += (out.lengths.argmax(1) == y).sum().item()
+                if task.multi:
+                    correct += multimnist.both_right(out.lengths.detach(), y).sum().item()
+                else:
+                    correct += (out.lengths.argmax(1) == y).sum().item()
                 loss_sum += loss.item() * len(y)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}",
                                 img_s=f"{seen / (time.time() - t0):.0f}")
@@ -207,13 +312,9 @@ def train(args) -> int:
                       "train_accuracy": correct / seen, "images_per_second": seen * d.world / train_seconds,
                       "train_seconds": round(train_seconds, 1)}
             if d.main:
-                test_images = test_set.images[:500] if args.dry_run else test_set.images
-                test_labels = test_set.labels[: len(test_images)]
-                preds, _ = predict(model, test_images)
-                record["test_accuracy"] = metrics(preds, test_labels)["accuracy"]
+                record.update(task.score(model))
                 if ema is not None:
-                    preds, _ = predict(ema.module, test_images)
-                    record["test_accuracy_ema"] = metrics(preds, test_labels)["accuracy"]
+                    record["test_accuracy_ema"] = task.score(ema.module)["test_accuracy"]
                     record["ema_decay"] = args.ema_decay
                 history.append(record)
                 save_checkpoint(ckpt_path, model, optimizer, epoch + 1, history, args, ema)
@@ -244,7 +345,7 @@ def train(args) -> int:
         if ema is not None:
             provenance["weights_averaging"] = (f"exponential moving average of the weights, decay {args.ema_decay} "
                                                f"per step, over the {ema.n_averaged.item()} steps since averaging began")
-        write_release(ema.module if ema is not None else model, args, history, data_checksums, counts, device, time.time() - t_start, test_set,
+        write_release(ema.module if ema is not None else model, args, history, data_checksums, counts, device, time.time() - t_start, task,
                       provenance)
     return 0
 
@@ -259,29 +360,27 @@ def rank_checksums(model: CapsNet, world: int) -> list[str]:
     return gathered
 
 
-def write_release(model, args, history, data_checksums, counts, device, seconds, test_set, provenance) -> None:
+def write_release(model, args, history, data_checksums, counts, device, seconds, task, provenance) -> None:
     """The weights, the full test evaluation and the manifest the server and the page show."""
     out = Path(args.out)
     save_weights(model, out)
-    test_images = test_set.images[:500] if args.dry_run else test_set.images
-    preds, _ = predict(model, test_images)
-    result = metrics(preds, test_set.labels[: len(test_images)])
+    result = task.release_metrics(model)
+    cfg = model.config
     manifest = {
         "weights_file": out.name,
         "sha256": sha256(out),
-        "architecture": "CapsNet (Sabour, Frosst & Hinton 2017): Conv1 256x9x9, PrimaryCaps 32x8D, "
-                        "DigitCaps 10x16D, decoder 512-1024-784",
-        "config": model.config.to_dict(),
+        "dataset": args.dataset,
+        "architecture": f"CapsNet (Sabour, Frosst & Hinton 2017): Conv1 {cfg.conv1_channels}x{cfg.kernel_size}x{cfg.kernel_size}, "
+                        f"PrimaryCaps {cfg.primary_types}x{cfg.primary_dim}D on {cfg.primary_grid}x{cfg.primary_grid}, "
+                        f"DigitCaps {cfg.digit_count}x{cfg.digit_dim}D, decoder {cfg.decoder_hidden[0]}-{cfg.decoder_hidden[1]}-{cfg.image_size**2}",
+        "config": cfg.to_dict(),
         "parameters": counts,
-        "test_accuracy": result["accuracy"],
-        "test_n": result["n"],
-        "per_class_accuracy": result["per_class_accuracy"],
-        "misclassified": result["misclassified"],
+        **result,
         "epochs": len(history),
         "epochs_planned": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": f"Adam lr {args.lr}, x{args.lr_decay} per epoch in the last run (each epoch's rate in history.json)",
-        "augmentation": "random shift up to 2 px each direction, zero padding",
+        "augmentation": task.augmentation(),
         "precision": args.precision,
         "device": str(device),
         "host": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -295,7 +394,7 @@ def write_release(model, args, history, data_checksums, counts, device, seconds,
     manifest.update(provenance)
     out.with_name("manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     out.with_name("history.json").write_text(json.dumps(history, indent=2) + "\n")
-    log.info("wrote %s: test accuracy %.4f on %d", out, result["accuracy"], result["n"])
+    log.info("wrote %s: test accuracy %.4f on %d", out, result["test_accuracy"], result["test_n"])
 
 
 def _stop_on_sigterm(signum, frame):
@@ -306,7 +405,8 @@ def _stop_on_sigterm(signum, frame):
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
-    if (args.dry_run or args.synthetic) and Path(args.out).resolve() == DEFAULT_WEIGHTS.resolve():
+    shipped = {DEFAULT_WEIGHTS.resolve(), DEFAULT_MULTIMNIST_WEIGHTS.resolve()}
+    if (args.dry_run or args.synthetic) and Path(args.out).resolve() in shipped:
         print("error: --dry-run and --synthetic need their own --out, so they never replace the shipped weights",
               file=sys.stderr)
         return 2

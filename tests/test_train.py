@@ -223,7 +223,8 @@ def test_init_weights_starts_from_a_weights_file(tmp_path, random_weights):
     r = train(tmp_path, "--init-weights", str(random_weights), "--seed", "5")
     assert r.returncode == 0, r.stderr[-3000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["initialized_from"] == {"file": str(random_weights), "sha256": sha256(random_weights)}
+    assert manifest["initialized_from"] == {"file": str(random_weights), "sha256": sha256(random_weights),
+                                            "how": "every tensor copied"}
     start, end = load_weights(random_weights).state_dict(), load_weights(tmp_path / "w.pt").state_dict()
     # One small step from the given weights: close to them, far closer than a fresh initialisation.
     fresh = torch.nn.init.normal_(torch.empty_like(start["W"]), std=0.01)
