@@ -68,8 +68,9 @@ def _decoding():
     """The one place where decoding errors become a PreprocessError naming the problem."""
     try:
         with warnings.catch_warnings():
-            # The size check is ours and stricter; PIL's own bomb warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # PIL warns about what it decodes anyway (corrupt EXIF, odd TIFF tags); whether the pixels
+            # are usable is decided by decoding them. Its bomb warning is noise: our size check is stricter.
+            warnings.simplefilter("ignore")
             yield
     except PreprocessError:
         raise
