@@ -13,6 +13,7 @@ import json
 import math
 import socket
 import string
+import struct
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from test_api_errors import DIGIT, PIXELS, SAMPLE, png_declaring
+from test_preprocess import _gray_tiff
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck),
                 max_examples=250)
@@ -70,7 +72,8 @@ def _image_pool() -> list[bytes]:
         _save(rgb, "PNG", save_all=True, append_images=[blank.convert("RGB")]),
         _save(rgb, "JPEG", exif=exif.tobytes()), _save(rgb, "ICO"), _save(rgb, "PPM"), _save(rgb, "TGA"),
         _save(blank, "PNG"), _save(Image.new("RGBA", (40, 40)), "PNG"),
-        png_declaring(30000, 30000), png_declaring(1, 1), b"", b"GIF89a" + b"\0" * 12, b"II*\0" + b"\xff" * 40,
+        png_declaring(30000, 30000), png_declaring(1, 1), _gray_tiff(),
+        _gray_tiff((5, 1, struct.pack("<II", 160, 1))), _gray_tiff((12, 1, struct.pack("<d", 160.0))), b"", b"GIF89a" + b"\0" * 12, b"II*\0" + b"\xff" * 40,
     ]
 
 

@@ -344,3 +344,14 @@ def test_allowed_host_adds_a_name(random_weights, tmp_path):
         assert get(s.port, "/api/model", "evil.example")[0] == 421
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("args, names", [
+    ([], []), (["--host", "0.0.0.0"], []), (["--host", "::1"], []),
+    (["--host", "192.168.1.5"], ["192.168.1.5"]), (["--host", "fe80::1"], ["[fe80::1]"]),
+    (["--host", "0.0.0.0", "--allowed-host", "pi.local", "--allowed-host", "10.0.0.2"], ["pi.local", "10.0.0.2"]),
+])
+def test_allowed_hosts_from_the_command_line(args, names):
+    import run_visualization as rv
+
+    assert rv._allowed_hosts(rv.parse_args(args)) == names
