@@ -53,7 +53,8 @@ def which_limit(app: Flask, request: Request) -> str:
     counter = getattr(getattr(request, "form_parser", None), "counter", None)
     length = request.content_length
     if counter is None or (length or counter.size) > body_limit:
-        return f"the request body is larger than the {body_limit // 1_000_000} MB limit (MAX_CONTENT_LENGTH, {body_limit:,} bytes)"
+        return (f"the request body is larger than the {body_limit // 1_000_000} MB limit "
+                f"(MAX_CONTENT_LENGTH, {body_limit:,} bytes)")
     parts = app.config["MAX_FORM_PARTS"]
     if counter.count > parts:  # more delimiters than parts allowed: the part count was the limit hit
         return f"the form has more than MAX_FORM_PARTS ({parts:,}) parts"

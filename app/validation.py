@@ -48,7 +48,8 @@ def _within(x, lo: float, hi: float) -> bool:
 def no_unknown_fields(body: dict, allowed) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        shown = ", ".join(k[:QUOTE] for k in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        shown = ", ".join(k[:QUOTE] for k in unknown[:5]) + more
         raise ApiError(f"unknown field(s): {shown}; allowed: {', '.join(sorted(allowed))}")
 
 

@@ -75,12 +75,14 @@ def _decoding():
     except PreprocessError:
         raise
     except Image.DecompressionBombError:
-        raise PreprocessError(f"the image declares too many pixels; at most {MAX_PIXELS:,} pixels are accepted") from None
+        raise PreprocessError(f"the image declares too many pixels; at most {MAX_PIXELS:,} pixels are accepted") \
+            from None
     except UnidentifiedImageError as e:
         raise PreprocessError(f"not a readable image ({e.__class__.__name__})") from None
     except _DECODING_ERRORS as e:
         detail = " ".join(str(e).split())[:80]
-        raise PreprocessError(f"the image data is corrupt, truncated or unsupported ({e.__class__.__name__}: {detail})") from None
+        raise PreprocessError("the image data is corrupt, truncated or unsupported "
+                              f"({e.__class__.__name__}: {detail})") from None
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -112,7 +114,8 @@ def _normalise(img: Image.Image) -> Image.Image:
     if img.mode in ("L", "I", "F"):
         out = img
     elif img.mode.startswith("I;"):  # I;16, I;16B, I;16L, I;16N, I;32...: integers, read as "I"
-        out = img.convert("I") if img.mode.startswith("I;16") else Image.fromarray(np.asarray(img).astype(np.int32), "I")
+        wide = img.mode.startswith("I;16")
+        out = img.convert("I") if wide else Image.fromarray(np.asarray(img).astype(np.int32), "I")
     elif img.mode == "LAB":  # L* is the lightness; PIL converts LAB to nothing else
         out = img.getchannel("L")
     else:

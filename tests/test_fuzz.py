@@ -73,7 +73,8 @@ def _image_pool() -> list[bytes]:
         _save(rgb, "JPEG", exif=exif.tobytes()), _save(rgb, "ICO"), _save(rgb, "PPM"), _save(rgb, "TGA"),
         _save(blank, "PNG"), _save(Image.new("RGBA", (40, 40)), "PNG"),
         png_declaring(30000, 30000), png_declaring(1, 1), _gray_tiff(),
-        _gray_tiff((5, 1, struct.pack("<II", 160, 1))), _gray_tiff((12, 1, struct.pack("<d", 160.0))), b"", b"GIF89a" + b"\0" * 12, b"II*\0" + b"\xff" * 40,
+        _gray_tiff((5, 1, struct.pack("<II", 160, 1))), _gray_tiff((12, 1, struct.pack("<d", 160.0))),
+        b"", b"GIF89a" + b"\0" * 12, b"II*\0" + b"\xff" * 40,
     ]
 
 
@@ -284,7 +285,8 @@ HEADERS = st.lists(st.sampled_from([
 @settings(FUZZ, max_examples=80)
 @given(line=REQUEST_LINES, headers=HEADERS, host=st.sampled_from(["localhost", "127.0.0.1:1", "evil.example"]),
        body=st.sampled_from([b"", b'{"sample": "test-00003"}', b"0\r\n\r\n", b"5\r\n{\"a\":\r\n0\r\n\r\n",
-                             b"--zz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"\r\n\r\nxx\r\n--zz--\r\n"])
+                             b'--zz\r\nContent-Disposition: form-data; name="image"; filename="a"\r\n\r\n'
+                             b"xx\r\n--zz--\r\n"])
        | st.binary(max_size=120))
 def test_raw_http_over_a_real_socket(real_server, line, headers, host, body):
     head = f"{line} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n" + "".join(h + "\r\n" for h in headers)
