@@ -20,9 +20,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=4, help="request worker threads")
+    ap.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                    help="a host name (or address) browsers may use to reach the server besides localhost, "
+                         "127.0.0.1 and [::1]; repeatable; needed with --host 0.0.0.0 (others are refused, "
+                         "which stops DNS rebinding)")
     ap.add_argument("--allow-untrained", action="store_true",
                     help="development only: serve a randomly initialised model if no weights are wanted")
     return ap.parse_args(argv)
+
+
+def _allowed_hosts(args: argparse.Namespace) -> list[str]:
+    """--allowed-host names, and the address bound when it is a specific one (not a wildcard)."""
+    bound = [] if args.host in ("0.0.0.0", "::", "localhost", "127.0.0.1", "::1") else [args.host]
+    return [f"[{h}]" if ":" in h and not h.startswith("[") else h for h in [*bound, *args.allowed_host]]
 
 
 def main(argv=None) -> int:
@@ -41,15 +51,22 @@ def main(argv=None) -> int:
     from model.weights import WeightsError
 
     try:
-        app = create_app({"WEIGHTS": args.weights, "DEVICE": args.device, "ALLOW_UNTRAINED": args.allow_untrained})
+        app = create_app({"WEIGHTS": args.weights, "DEVICE": args.device, "ALLOW_UNTRAINED": args.allow_untrained,
+                          "ALLOWED_HOSTS": tuple(_allowed_hosts(args))})
     except (WeightsError, ValueError) as e:
         # One line, whatever the underlying library put in its message (torch.load's span several).
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         return 1
     shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
     print(f"CapsNet Visualizer: open http://{shown}:{args.port}", flush=True)
+    if args.host in ("0.0.0.0", "::") and not args.allowed_host:
+        print("note: only requests addressed to localhost are answered; add --allowed-host NAME for each name "
+              "other machines use to reach this one", flush=True)
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="capsnet-visualizer")
+        # The body limit at the door: waitress refuses a body declared larger than the app's cap before
+        # reading it (its own text/plain 413), instead of buffering it for Flask to refuse.
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="capsnet-visualizer",
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port} ({e.strerror or e})", file=sys.stderr)
         return 1

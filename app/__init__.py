@@ -10,6 +10,7 @@ from model.weights import DEFAULT_WEIGHTS
 
 from . import errors, resources, security
 from .api import bp as api_bp
+from .form_limits import CountingRequest
 from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
 
@@ -24,12 +25,19 @@ DEFAULTS = {
     "ALLOW_UNTRAINED": False,  # development only: serve a randomly initialised model
     # Room for a large phone photo as a data URL; anything bigger is refused with 413 before parsing.
     "MAX_CONTENT_LENGTH": 16 * 1000 * 1000,
+    # Flask's own defaults, spelled out because 413 answers name them: one text field of a form at most
+    # this many bytes (a file is bounded by MAX_CONTENT_LENGTH alone), and at most this many parts.
+    "MAX_FORM_MEMORY_SIZE": 500_000,
+    "MAX_FORM_PARTS": 1000,
+    # Host names answered besides localhost, 127.0.0.1 and [::1] (run_visualization.py --allowed-host).
+    "ALLOWED_HOSTS": (),
     "JSON_SORT_KEYS": False,
 }
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.request_class = CountingRequest
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     app.json.sort_keys = False

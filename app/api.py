@@ -6,18 +6,16 @@ import time
 import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
-from model import ablation, evidence, inference, transforms
+from model import ablation, evidence, inference, limits, transforms
 
-from . import resources
+from . import resources, validation
 from .encoding import encode_float, encode_unsigned
 from .serialize import ablation_to_json, evidence_to_json, image_to_json, trace_to_json, votes_to_json
-from .validation import (ApiError, analyze_input, distinct_digits, integer, json_body, no_unknown_fields,
-                         vector)
+from .transport import read_body
+from .validation import (ANALYZE_OPTIONS, INPUT_FIELDS, ApiError, analyze_input, distinct_digits, integer,
+                         refuse_fields, vector)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-# Capsule vectors have length < 1, so every component lies in (-1, 1); sliders may push a little past.
-VECTOR_LIMIT = 2.0
 
 
 @bp.get("/model")
@@ -40,11 +38,19 @@ def samples():
     return jsonify(samples=[{**e, "image": encode_unsigned(g.image(e["id"]))} for e in g.entries])
 
 
+# The fields each endpoint takes (README.md, "API"), and whether it takes a multipart upload too.
+ANALYZE_FIELDS = (*INPUT_FIELDS, *ANALYZE_OPTIONS)
+SWEEP_FIELDS = (*ANALYZE_FIELDS, "parameter")
+ABLATION_FIELDS = (*ANALYZE_FIELDS, "digit")
+EVIDENCE_FIELDS = (*ANALYZE_FIELDS, "digits", "top")
+DECODER_FIELDS = ("digit", "vector")
+
+
 @bp.post("/analyze")
 def analyze():
     t0 = time.perf_counter()
     r = resources.get()
-    given, _ = _analyze_input(r)
+    given = _analyze_input(r, read_body(request, ANALYZE_FIELDS, True, "/api/analyze"))
     image = transforms.apply_one(given.image, given.transform)
     t1 = time.perf_counter()
     _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
@@ -69,12 +75,11 @@ def analyze():
 def sweep():
     """One transform parameter across its range: how the capsules respond (equivariance explorer)."""
     r = resources.get()
-    given, body = _analyze_input(r, extra_fields=("parameter",))
-    name = body.get("parameter")
-    if name not in transforms.RANGES:
-        raise ApiError(f"'parameter' must be one of: {', '.join(transforms.RANGES)}")
-    if not given.transform.is_identity:
-        raise ApiError("'transform' is not used by /api/sweep; the sweep starts from the untransformed input")
+    body = read_body(request, SWEEP_FIELDS, True, "/api/sweep")
+    refuse_fields(body, ("uniform_routing", "transform", "votes_for"), "/api/sweep",
+                  "it sweeps one parameter from the untransformed input, with routing as trained")
+    name = validation.name(body, "parameter", transforms.RANGES)
+    given = _analyze_input(r, body)
     values = transforms.sweep_values(name)
     result = inference.sweep(r.model, given.image, name, values, given.iterations)
     return jsonify(parameter=name, values=values, iterations=given.iterations,
@@ -86,25 +91,19 @@ def sweep():
 def routing_ablation():
     """Does routing matter? Lengths after 1..10 iterations and with uniform coupling, and how c moves."""
     r = resources.get()
-    given, body = _analyze_input(r, extra_fields=("digit",))
-    fixed = [k for k in ("iterations", "uniform_routing", "transform", "votes_for") if k in body]
-    if fixed:
-        raise ApiError(f"{', '.join(repr(k) for k in fixed)} not used by /api/ablation: it always compares "
-                       f"uniform coupling with 1..{ablation.MAX_ITERATIONS} iterations on the untransformed input")
+    body = read_body(request, ABLATION_FIELDS, True, "/api/ablation")
+    refuse_fields(body, ANALYZE_OPTIONS, "/api/ablation", "it always compares uniform coupling with "
+                  f"1..{ablation.MAX_ITERATIONS} iterations on the untransformed input")
     cfg = r.model.config
     digit = body.get("digit")
     if digit is not None:
         digit = integer(body, "digit", 0, cfg.digit_count - 1)
+    given = _analyze_input(r, body)
     result = ablation.ablate(r.model, given.image)
     if digit is None:
         digit = result.prediction_at(cfg.routing_iterations)
     return jsonify({**ablation_to_json(result, digit, cfg), "source": given.source, "sample": given.sample,
                     "untrained": r.untrained})
-
-
-# /api/evidence: how many digits side by side, and how long a list of top capsules each.
-EVIDENCE_DIGITS = 2
-EVIDENCE_TOP_MAX, EVIDENCE_TOP_DEFAULT = 50, 10
 
 
 @bp.post("/evidence")
@@ -113,11 +112,12 @@ def evidence_view():
     field, the top capsules, and each listed capsule's vector and votes (as /api/analyze's votes_for)."""
     r = resources.get()
     cfg = r.model.config
-    given, body = _analyze_input(r, extra_fields=("digits", "top"))
-    top = integer(body, "top", 1, EVIDENCE_TOP_MAX, default=EVIDENCE_TOP_DEFAULT)
+    body = read_body(request, EVIDENCE_FIELDS, False, "/api/evidence")
+    top = integer(body, "top", 1, limits.EVIDENCE_TOP_MAX, default=limits.EVIDENCE_TOP_DEFAULT)
     digits = body.get("digits")
     if digits is not None:
-        digits = distinct_digits(digits, "digits", cfg.digit_count, EVIDENCE_DIGITS)
+        digits = distinct_digits(digits, "digits", cfg.digit_count, limits.EVIDENCE_DIGITS_MAX)
+    given = _analyze_input(r, body)
     image = transforms.apply_one(given.image, given.transform)
     _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
     lengths = trace.lengths[0]
@@ -146,30 +146,28 @@ def capsule_stats():
     return jsonify(r.capsule_stats)
 
 
-def _analyze_input(r, extra_fields=()):
+def _analyze_input(r, body: dict):
     cfg = r.model.config
-    return analyze_input(request, r.gallery, cfg.routing_iterations, cfg.primary_count, extra_fields)
+    return analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count)
 
 
-def _decoder_args() -> tuple[int, np.ndarray]:
-    body = json_body(request)
-    r = resources.get()
-    cfg = r.model.config
-    no_unknown_fields(body, {"digit", "vector"})
+def _decoder_args(endpoint: str) -> tuple[int, np.ndarray]:
+    body = read_body(request, DECODER_FIELDS, False, endpoint)
+    cfg = resources.get().model.config
     digit = integer(body, "digit", 0, cfg.digit_count - 1)
-    return digit, vector(body, "vector", cfg.digit_dim, VECTOR_LIMIT)
+    return digit, vector(body, "vector", cfg.digit_dim, limits.VECTOR_LIMIT)
 
 
 @bp.post("/reconstruct")
 def reconstruct():
-    digit, v = _decoder_args()
+    digit, v = _decoder_args("/api/reconstruct")
     image = inference.reconstruct(resources.get().model, digit, v)
     return jsonify(digit=digit, image=encode_float(image, "float16"))
 
 
 @bp.post("/perturbations")
 def perturbations():
-    digit, v = _decoder_args()
+    digit, v = _decoder_args("/api/perturbations")
     grid = inference.perturbation_grid(resources.get().model, digit, v)
     return jsonify(digit=digit, steps=list(inference.PERTURBATION_STEPS), images=encode_unsigned(grid))
 

@@ -1,4 +1,5 @@
-"""Every error as JSON `{"error": "..."}` for /api/ routes; no stack trace ever reaches a client."""
+"""Every error as JSON `{"error": "..."}` for /api and everything under it (and a 413 anywhere); no
+stack trace ever reaches a client."""
 from __future__ import annotations
 
 import logging
@@ -6,6 +7,8 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .form_limits import which_limit
+from .security import is_api
 from .validation import ApiError
 
 log = logging.getLogger(__name__)
@@ -19,11 +22,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         if e.code == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            return jsonify(error=f"the request is larger than the {limit // 1_000_000} MB limit"), 413
-        if request.path.startswith("/api/"):
-            messages = {404: f"no API endpoint {request.path}",
-                        405: f"{request.method} is not allowed on {request.path}"}
+            return jsonify(error=which_limit(app, request)), 413
+        if is_api(request.path):
+            messages = {404: f"no API endpoint {request.path[:60]}",
+                        405: f"{request.method} is not allowed on {request.path[:60]}"}
             return jsonify(error=messages.get(e.code, e.description)), e.code
         return e
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from model import overlap
+from model.limits import OVERLAP_SHIFT_LIMIT
 
 from . import resources
 from .encoding import encode_float
-from .validation import MAX_ITERATIONS, ApiError, integer, integers, json_body, no_unknown_fields, sample_or_pixels
+from .transport import read_body
+from .validation import ApiError, integers, iterations, sample_or_pixels
 
 bp = Blueprint("overlap", __name__, url_prefix="/api")
 
@@ -16,22 +18,20 @@ bp = Blueprint("overlap", __name__, url_prefix="/api")
 @bp.post("/overlap")
 def overlap_pair():
     r = resources.get()
-    body = json_body(request)
-    no_unknown_fields(body, {"first", "second", "shift", "iterations"})
+    body = read_body(request, ("first", "second", "shift", "iterations"), False, "/api/overlap")
     first, first_id = sample_or_pixels(body, "first", r.gallery)
     second, second_id = sample_or_pixels(body, "second", r.gallery)
     if first_id is not None and first_id == second_id:
         raise ApiError(f"'first' and 'second' are the same sample ({first_id}); overlay two different digits")
-    limit = overlap.SHIFT_LIMIT
-    shift = integers(body, "shift", 2, -limit, limit)
-    iterations = integer(body, "iterations", 1, MAX_ITERATIONS, default=r.model.config.routing_iterations)
-    result = overlap.analyze_pair(r.model, first, second, tuple(shift), iterations)
+    shift = integers(body, "shift", 2, -OVERLAP_SHIFT_LIMIT, OVERLAP_SHIFT_LIMIT)
+    n = iterations(body, r.model.config.routing_iterations)
+    result = overlap.analyze_pair(r.model, first, second, tuple(shift), n)
     labels = {e["id"]: e["label"] for e in r.gallery.entries}
     return jsonify(
         input=encode_float(result.composite, "float16"),
         parts=encode_float(result.parts, "float16"),
         shift=shift,
-        iterations=iterations,
+        iterations=n,
         lengths=[round(float(x), 6) for x in result.lengths],
         top2=[{"digit": int(d), "length": round(float(result.lengths[d]), 6)} for d in result.digits],
         reconstructions=encode_float(result.reconstructions, "float16"),

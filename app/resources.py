@@ -13,7 +13,10 @@ from flask import Flask, current_app
 
 from model.capsnet import CapsNet, CapsNetConfig, parameter_counts
 from model.device import pick_device
+from model import limits
 from model.evidence import receptive_field
+from model.inference import PERTURBATION_STEPS
+from model.transforms import RANGES
 from model.weights import load_weights, read_manifest
 
 from .encoding import encode_float
@@ -60,10 +63,11 @@ def load(config: dict) -> Resources:
         "config": cfg.to_dict(),
         "parameters": parameter_counts(model),
         "routing_iterations_default": cfg.routing_iterations,
-        "routing_iterations_max": 10,
+        "routing_iterations_max": limits.ROUTING_ITERATIONS_MAX,
         "primary_capsules": cfg.primary_count,
         "receptive_field": receptive_field(cfg)._asdict(),  # of a primary capsule, in input pixels
         "manifest": manifest,
+        "limits": limits_info(config),
     }
     shipped = None if config["ALLOW_UNTRAINED"] else Path(config["WEIGHTS"])
     capsule_stats = _optional_json(shipped, "capsule_stats.json")
@@ -72,6 +76,21 @@ def load(config: dict) -> Resources:
     return Resources(model, manifest, bool(config["ALLOW_UNTRAINED"]), Gallery(config["GALLERY"]),
                      kernels, hashlib.sha256(kernels).hexdigest()[:32], info,
                      _optional_json(shipped, "report.json"), capsule_stats)
+
+
+def limits_info(config: dict) -> dict:
+    """Every bound the API checks, for the page to read rather than repeat (README.md, GET /api/model)."""
+    return {
+        "routing_iterations": {"min": limits.ROUTING_ITERATIONS_MIN, "max": limits.ROUTING_ITERATIONS_MAX},
+        "vector": limits.VECTOR_LIMIT,  # every component of a /api/reconstruct vector within ±this
+        "transform": {k: {"min": lo, "max": hi, "steps": n} for k, (lo, hi, n) in RANGES.items()},
+        "perturbation_steps": list(PERTURBATION_STEPS),
+        "evidence_digits": limits.EVIDENCE_DIGITS_MAX,
+        "evidence_top": {"min": 1, "max": limits.EVIDENCE_TOP_MAX, "default": limits.EVIDENCE_TOP_DEFAULT},
+        "overlap_shift": limits.OVERLAP_SHIFT_LIMIT,
+        "image_pixels": limits.IMAGE_PIXELS_MAX,
+        "request_bytes": config["MAX_CONTENT_LENGTH"],
+    }
 
 
 def _optional_json(weights: Path | None, name: str) -> dict | None:

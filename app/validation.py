@@ -1,22 +1,25 @@
-"""Turning a request into checked arguments, or an ApiError that says what was wrong (always 4xx).
+"""Turning a request's fields into checked arguments, or an ApiError that says what was wrong (always 4xx).
 
-Nothing here touches the model: it parses and checks, and the views pass the results on."""
+One parser per kind of value (integer, boolean, number, name, vector, transform, pixels, image, sample),
+used for every field of every endpoint: `app/transport.py` turns a JSON body or a multipart form into the
+same dict of JSON-shaped values first, so both transports meet the same checks. Messages quote at most
+QUOTE characters of what was sent. Nothing here touches the model: it parses and checks, and the views
+pass the results on."""
 from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
-from flask import Request
 
-from model.preprocess import PreprocessError, preprocess_bytes, validate_pixels
+from model.limits import ROUTING_ITERATIONS_MAX, ROUTING_ITERATIONS_MIN
+from model.preprocess import NoDigitFound, PreprocessError, preprocess_bytes, validate_pixels
 from model.transforms import RANGES, Transform
 
-MAX_ITERATIONS = 10
 DATA_URL = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,", re.ASCII)
+QUOTE = 40  # characters of a sent value an error message may repeat
 
 
 class ApiError(Exception):
@@ -24,6 +27,175 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def quote(value) -> str:
+    """repr(value), cut to QUOTE characters: enough to recognise, never a dump of the input."""
+    text = repr(value)
+    return text if len(text) <= QUOTE else text[: QUOTE - 1] + "…"
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _within(x, lo: float, hi: float) -> bool:
+    """lo <= x <= hi for a JSON number, NaN and Infinity false; exact for integers of any size (no
+    float conversion, which overflows past 1e308)."""
+    return lo <= x <= hi if isinstance(x, int) else (x == x and lo <= x <= hi)
+
+
+def no_unknown_fields(body: dict, allowed) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        shown = ", ".join(k[:QUOTE] for k in unknown[:5]) + more
+        raise ApiError(f"unknown field(s): {shown}; allowed: {', '.join(sorted(allowed))}")
+
+
+def refuse_fields(body: dict, fields, endpoint: str, why: str) -> None:
+    given = [k for k in fields if k in body]
+    if given:
+        raise ApiError(f"{', '.join(repr(k) for k in given)} not used by {endpoint}: {why}")
+
+
+def integer(body: dict, key: str, lo: int, hi: int, default: int | None = None) -> int:
+    value = body.get(key, default)
+    if value is None:
+        raise ApiError(f"'{key}' is required (an integer in {lo}..{hi})")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(f"'{key}' must be an integer in {lo}..{hi}, got {quote(value)}")
+    if not lo <= value <= hi:
+        raise ApiError(f"'{key}' must be in {lo}..{hi}, got {quote(value)}")
+    return value
+
+
+def iterations(body: dict, default: int) -> int:
+    return integer(body, "iterations", ROUTING_ITERATIONS_MIN, ROUTING_ITERATIONS_MAX, default=default)
+
+
+def boolean(body: dict, key: str, default: bool = False) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise ApiError(f"'{key}' must be true or false, got {quote(value)}")
+    return value
+
+
+def name(body: dict, key: str, allowed) -> str:
+    """A string from `allowed` (anything else, lists and objects included, is a 400)."""
+    value = body.get(key)
+    if not isinstance(value, str) or value not in allowed:
+        raise ApiError(f"'{key}' must be one of: {', '.join(allowed)}; got {quote(value)}")
+    return value
+
+
+def number(value, key: str, lo: float, hi: float) -> float:
+    if not _is_number(value):
+        raise ApiError(f"'{key}' must be a number in [{lo}, {hi}], got {quote(value)}")
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise ApiError(f"'{key}' is NaN or Infinity")
+    if not _within(value, lo, hi):
+        raise ApiError(f"'{key}' must be in [{lo}, {hi}], got {quote(value)}")
+    return float(value)
+
+
+def vector(body: dict, key: str, length: int, limit: float) -> np.ndarray:
+    """A list of `length` finite numbers, each within [-limit, limit]."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) != length:
+        raise ApiError(f"'{key}' must be a list of {length} numbers")
+    if not all(_is_number(x) for x in value):
+        raise ApiError(f"'{key}' must contain only numbers")
+    if any(isinstance(x, float) and (x != x or abs(x) == float("inf")) for x in value):
+        raise ApiError(f"'{key}' contains NaN or Infinity")
+    if not all(_within(x, -limit, limit) for x in value):
+        raise ApiError(f"'{key}' values must be within [-{limit}, {limit}]")
+    return np.asarray(value, dtype=np.float32)
+
+
+def integers(body: dict, key: str, length: int, lo: int, hi: int) -> list[int]:
+    """A list of `length` integers, each in lo..hi."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) != length:
+        raise ApiError(f"'{key}' must be a list of {length} integers in {lo}..{hi}")
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+        raise ApiError(f"'{key}' must contain only integers (in {lo}..{hi}), got {quote(value)}")
+    if not all(lo <= x <= hi for x in value):
+        raise ApiError(f"'{key}' values must be in {lo}..{hi}, got {quote(value)}")
+    return value
+
+
+def distinct_digits(value, key: str, count: int, most: int) -> list[int]:
+    """A list of 1..`most` distinct integers in 0..count-1."""
+    if not isinstance(value, list) or not 1 <= len(value) <= most:
+        raise ApiError(f"'{key}' must be a list of 1 to {most} digits in 0..{count - 1}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < count for d in value):
+        raise ApiError(f"'{key}' must contain only integers in 0..{count - 1}, got {quote(value)}")
+    if len(set(value)) != len(value):
+        raise ApiError(f"'{key}' must not repeat a digit, got {quote(value)}")
+    return value
+
+
+def transform(value) -> Transform:
+    """{"rotate": deg, "shift_x": px, "shift_y": px, "scale": f, "shear": f, "thickness": px}, any subset."""
+    if value is None:
+        return Transform()
+    if not isinstance(value, dict):
+        raise ApiError("'transform' must be an object with any of: " + ", ".join(RANGES))
+    no_unknown_fields(value, RANGES)
+    return Transform(**{k: number(v, f"transform.{k}", *RANGES[k][:2]) for k, v in value.items()})
+
+
+def _preprocess_error(e: PreprocessError, prefix: str = "") -> ApiError:
+    # An image with no ink is well-formed and unprocessable (422); anything else is a bad request (400).
+    return ApiError(prefix + str(e), 422 if isinstance(e, NoDigitFound) else 400)
+
+
+def pixels(value) -> np.ndarray:
+    # numpy would quietly turn "0.5" and true into numbers; JSON pixels must be numbers.
+    if isinstance(value, list) and all(isinstance(row, list) for row in value):
+        if not all(_is_number(x) for row in value for x in row):
+            raise ApiError("pixels must be a 28x28 array of numbers")
+        if any(isinstance(x, int) and not 0 <= x <= 1 for row in value for x in row):
+            raise ApiError("pixels must be in [0, 1]")  # before numpy, which overflows on huge integers
+    try:
+        return validate_pixels(value)
+    except PreprocessError as e:
+        raise _preprocess_error(e) from None
+
+
+def image_bytes(value) -> bytes:
+    """A JSON `image` (a data URL or base64 text) or a multipart file's bytes."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise ApiError("'image' must be a string: a data URL or base64 image bytes")
+    payload = DATA_URL.sub("", value, count=1)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("'image' is not valid base64") from None
+
+
+def image(data: bytes) -> tuple[np.ndarray, dict]:
+    try:
+        p = preprocess_bytes(data)
+    except PreprocessError as e:
+        raise _preprocess_error(e) from None
+    return p.image, p.describe()
+
+
+def sample(value, samples, key: str = "sample") -> np.ndarray:
+    if not isinstance(value, str) or value not in samples:
+        raise ApiError(f"unknown sample id {quote(value)} in '{key}'; GET /api/samples lists them", 404)
+    return samples.image(value)
+
+
+# ---- the input image of /api/analyze, /api/sweep, /api/ablation, /api/evidence ----
+
+INPUT_FIELDS = ("image", "pixels", "sample")
+# The options /api/analyze takes beside the input; other endpoints take some of them, or refuse them.
+ANALYZE_OPTIONS = ("iterations", "uniform_routing", "transform", "votes_for")
 
 
 @dataclass(frozen=True)
@@ -38,196 +210,47 @@ class AnalyzeInput:
     votes_for: int | None  # a primary capsule whose votes u_hat_j|i to send back
 
 
-def json_body(request: Request) -> dict:
-    if not request.is_json:
-        raise ApiError("send JSON with Content-Type: application/json", 415)
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # json raises this, not ValueError, for arrays nested thousands deep
-        body = None
-    if body is None:
-        raise ApiError("the request body is not valid JSON")
-    if not isinstance(body, dict):
-        raise ApiError("the JSON body must be an object")
-    return body
-
-
-def integer(body: dict, key: str, lo: int, hi: int, default: int | None = None) -> int:
-    value = body.get(key, default)
-    if value is None:
-        raise ApiError(f"'{key}' is required (an integer in {lo}..{hi})")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(f"'{key}' must be an integer in {lo}..{hi}, got {value!r:.40}")
-    if not lo <= value <= hi:
-        raise ApiError(f"'{key}' must be in {lo}..{hi}, got {value}")
-    return value
-
-
-def boolean(body: dict, key: str, default: bool = False) -> bool:
-    value = body.get(key, default)
-    if not isinstance(value, bool):
-        raise ApiError(f"'{key}' must be true or false")
-    return value
-
-
-def vector(body: dict, key: str, length: int, limit: float) -> np.ndarray:
-    """A list of `length` finite numbers, each within [-limit, limit]."""
-    value = body.get(key)
-    if not isinstance(value, list) or len(value) != length:
-        raise ApiError(f"'{key}' must be a list of {length} numbers")
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
-        raise ApiError(f"'{key}' must contain only numbers")
-    if not all(math.isfinite(x) for x in value):
-        raise ApiError(f"'{key}' contains NaN or Infinity")
-    if any(abs(x) > limit for x in value):
-        raise ApiError(f"'{key}' values must be within [-{limit}, {limit}]")
-    return np.asarray(value, dtype=np.float32)
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _pixels(value) -> np.ndarray:
-    # numpy would quietly turn "0.5" and true into numbers; JSON pixels must be numbers.
-    if isinstance(value, list) and all(isinstance(row, list) for row in value):
-        if not all(_is_number(x) for row in value for x in row):
-            raise ApiError("pixels must be a 28x28 array of numbers")
-    try:
-        return validate_pixels(value)
-    except PreprocessError as e:
-        raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
-
-
-def no_unknown_fields(body: dict, allowed: set[str]) -> None:
-    unknown = set(body) - allowed
-    if unknown:
-        raise ApiError(f"unknown field(s): {', '.join(sorted(unknown))}")
-
-
-def number(value, name: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ApiError(f"'{name}' must be a number in [{lo}, {hi}]")
-    if not math.isfinite(value):
-        raise ApiError(f"'{name}' is NaN or Infinity")
-    if not lo <= value <= hi:
-        raise ApiError(f"'{name}' must be in [{lo}, {hi}], got {value}")
-    return float(value)
-
-
-def transform(value) -> Transform:
-    """{"rotate": deg, "shift_x": px, "shift_y": px, "scale": f, "shear": f, "thickness": px}, any subset."""
-    if value is None:
-        return Transform()
-    if not isinstance(value, dict):
-        raise ApiError("'transform' must be an object with any of: " + ", ".join(RANGES))
-    no_unknown_fields(value, set(RANGES))
-    return Transform(**{k: number(v, f"transform.{k}", *RANGES[k][:2]) for k, v in value.items()})
-
-
-def _decode_image_field(value) -> bytes:
-    if not isinstance(value, str):
-        raise ApiError("'image' must be a string: a data URL or base64 image bytes")
-    payload = DATA_URL.sub("", value, count=1)
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError("'image' is not valid base64") from None
-
-
-def _from_image_bytes(data: bytes) -> tuple[np.ndarray, dict]:
-    try:
-        p = preprocess_bytes(data)
-    except PreprocessError as e:
-        raise ApiError(str(e), 422 if str(e).startswith("no digit") else 400) from None
-    return p.image, p.describe()
-
-
-def analyze_input(request: Request, samples, default_iterations: int, primary_count: int,
-                  extra_fields: tuple[str, ...] = ()) -> tuple[AnalyzeInput, dict]:
-    """multipart (field `image`) or JSON with exactly one of image / pixels / sample. Returns the
-    checked input and the raw body, for endpoints that take `extra_fields` of their own."""
-    if request.mimetype == "multipart/form-data":
-        file = request.files.get("image")
-        if file is None:
-            raise ApiError("multipart upload needs a file field named 'image'")
-        options = request.form.to_dict()
-        try:
-            body = {k: (int(v) if k == "iterations" else v == "true") for k, v in options.items()
-                    if k in ("iterations", "uniform_routing")}
-        except ValueError:
-            raise ApiError("'iterations' must be an integer") from None
-        image, info = _from_image_bytes(file.read())
-        source, sample = "upload", None
+def analyze_input(body: dict, samples, default_iterations: int, primary_count: int) -> AnalyzeInput:
+    """Exactly one of image / pixels / sample (a multipart file arrives as `image` bytes), and the
+    options of ANALYZE_OPTIONS with their defaults."""
+    given = [k for k in INPUT_FIELDS if k in body]
+    if len(given) != 1:
+        raise ApiError("give exactly one of 'image' (data URL or base64), 'pixels' (28x28 in [0, 1]) "
+                       f"or 'sample' (a gallery id); got {given or 'none'}")
+    source, sample_id, info = given[0], None, None
+    if source == "image":
+        if isinstance(body["image"], bytes):
+            source = "upload"
+        img, info = image(image_bytes(body["image"]))
+    elif source == "pixels":
+        img = pixels(body["pixels"])
     else:
-        body = json_body(request)
-        given = [k for k in ("image", "pixels", "sample") if k in body]
-        if len(given) != 1:
-            raise ApiError("give exactly one of 'image' (data URL or base64), 'pixels' (28x28 in [0, 1]) "
-                           f"or 'sample' (a gallery id); got {given or 'none'}")
-        source, sample, info = given[0], None, None
-        if source == "image":
-            image, info = _from_image_bytes(_decode_image_field(body["image"]))
-        elif source == "pixels":
-            image = _pixels(body["pixels"])
-        else:
-            sample = body["sample"]
-            if not isinstance(sample, str) or sample not in samples:
-                raise ApiError(f"unknown sample id {sample!r:.40}; GET /api/samples lists them", 404)
-            image = samples.image(sample)
-    no_unknown_fields(body, {"image", "pixels", "sample", "iterations", "uniform_routing", "transform",
-                             "votes_for", *extra_fields})
+        img = sample(body["sample"], samples)
+        sample_id = body["sample"]
     votes_for = body.get("votes_for")
     return AnalyzeInput(
-        image=image,
+        image=img,
         source=source,
         preprocessing=info,
-        sample=sample,
-        iterations=integer(body, "iterations", 1, MAX_ITERATIONS, default=default_iterations),
+        sample=sample_id,
+        iterations=iterations(body, default_iterations),
         uniform_routing=boolean(body, "uniform_routing"),
         transform=transform(body.get("transform")),
         votes_for=None if votes_for is None else integer(body, "votes_for", 0, primary_count - 1),
-    ), body
+    )
 
-
-# ---- overlapping digits (POST /api/overlap) ----
 
 def sample_or_pixels(body: dict, key: str, samples) -> tuple[np.ndarray, str | None]:
     """body[key] as a gallery sample id (a string) or 28x28 pixels in [0, 1] (nested lists) ->
-    (the image, the sample id or None)."""
+    (the image, the sample id or None). For /api/overlap."""
     value = body.get(key)
     if value is None:
         raise ApiError(f"'{key}' is required: a gallery sample id or 28x28 pixels in [0, 1]")
     if isinstance(value, str):
-        if value not in samples:
-            raise ApiError(f"unknown sample id {value!r:.40} in '{key}'; GET /api/samples lists them", 404)
-        return samples.image(value), value
+        return sample(value, samples, key), value
     if not isinstance(value, list):
         raise ApiError(f"'{key}' must be a gallery sample id or 28x28 pixels in [0, 1]")
     try:
-        return _pixels(value), None
+        return pixels(value), None
     except ApiError as e:
         raise ApiError(f"'{key}': {e.message}", e.status) from None
-
-
-def integers(body: dict, key: str, length: int, lo: int, hi: int) -> list[int]:
-    """A list of `length` integers, each in lo..hi."""
-    value = body.get(key)
-    if not isinstance(value, list) or len(value) != length:
-        raise ApiError(f"'{key}' must be a list of {length} integers in {lo}..{hi}")
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
-        raise ApiError(f"'{key}' must contain only integers (in {lo}..{hi}), got {value!r:.60}")
-    if not all(lo <= x <= hi for x in value):
-        raise ApiError(f"'{key}' values must be in {lo}..{hi}, got {value}")
-    return value
-
-
-def distinct_digits(value, name: str, count: int, most: int) -> list[int]:
-    """A list of 1..`most` distinct integers in 0..count-1."""
-    if not isinstance(value, list) or not 1 <= len(value) <= most:
-        raise ApiError(f"'{name}' must be a list of 1 to {most} digits in 0..{count - 1}")
-    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < count for d in value):
-        raise ApiError(f"'{name}' must contain only integers in 0..{count - 1}, got {value!r:.60}")
-    if len(set(value)) != len(value):
-        raise ApiError(f"'{name}' must not repeat a digit, got {value}")
-    return value

@@ -22,9 +22,9 @@ import torch
 from .capsnet import CapsNet, dynamic_routing
 from .gallery import GalleryError
 from .gallery import read as read_gallery
+from .limits import ROUTING_ITERATIONS_MAX as MAX_ITERATIONS
 from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
-MAX_ITERATIONS = 10
 
 
 class Ablation(NamedTuple):

@@ -16,6 +16,7 @@ import torch
 from . import mnist, multimnist
 from .capsnet import CapsNet
 from .device import pick_device
+from .limits import ROUTING_ITERATIONS_MAX, ROUTING_ITERATIONS_MIN
 from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
 
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightsError, mnist.MnistError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.iterations is not None and not 1 <= args.iterations <= 10:
-        print("error: --iterations must be in 1..10", file=sys.stderr)
+    if args.iterations is not None and not ROUTING_ITERATIONS_MIN <= args.iterations <= ROUTING_ITERATIONS_MAX:
+        print(f"error: --iterations must be in {ROUTING_ITERATIONS_MIN}..{ROUTING_ITERATIONS_MAX}", file=sys.stderr)
         return 2
     if model.config.image_size == multimnist.CANVAS:
         return evaluate_pairs(model, test, args)

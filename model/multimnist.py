@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import torch
 
-MAX_SHIFT = 4
+from .limits import OVERLAP_SHIFT_LIMIT as MAX_SHIFT  # the paper's ±4 px, also the overlap view's bound
+
 DIGIT_SIZE = 28  # an MNIST digit
 CANVAS = DIGIT_SIZE + 2 * MAX_SHIFT  # 36
 TEST_PAIRS = 10_000

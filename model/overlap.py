@@ -20,10 +20,9 @@ from .capsnet import CapsNet
 from .device import pick_device
 from .gallery import GalleryError
 from .gallery import read as read_gallery
-from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
-
 # The paper shifts each digit by up to 4 px in each direction before overlaying.
-SHIFT_LIMIT = 4
+from .limits import OVERLAP_SHIFT_LIMIT as SHIFT_LIMIT
+from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
 
 def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:

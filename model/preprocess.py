@@ -7,17 +7,21 @@ place it in 28x28 so its centre of mass is at the centre. Values end in [0, 1], 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .limits import IMAGE_PIXELS_MAX
+
 SIZE = 28
 BOX = 20
 # Pixels decoded at most: refuses decompression bombs (a tiny file claiming huge dimensions) before
-# any pixel is decoded. 40 MP covers any phone photo.
-MAX_PIXELS = 40_000_000
+# any pixel is decoded.
+MAX_PIXELS = IMAGE_PIXELS_MAX
 # Ink below this fraction of the strongest ink is treated as paper noise (JPEG ringing, scan grain)
 # when finding the digit's box.
 INK_THRESHOLD = 0.2
@@ -30,6 +34,10 @@ MIN_CONTRAST = 0.1
 
 class PreprocessError(ValueError):
     """The image cannot become a digit; the message says why in words for the user."""
+
+
+class NoDigitFound(PreprocessError):
+    """The image (or pixels) decoded fine but holds no ink: nothing is wrong with the request's form."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +57,42 @@ class Preprocessed:
         }
 
 
-def open_image(data: bytes) -> Image.Image:
-    """Decodes image bytes, refusing anything unreadable, truncated or too large."""
-    if not data:
-        raise PreprocessError("the image is empty (0 bytes)")
+# What a corrupt file can make a PIL decoder raise (plugins parse untrusted bytes; a malformed TIFF tag
+# gives TypeError, a bad palette IndexError, a short header struct.error). Not AssertionError: that is a bug.
+_DECODING_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, struct.error,
+                    ZeroDivisionError, AttributeError, OverflowError, RuntimeError, MemoryError)
+
+
+@contextmanager
+def _decoding():
+    """The one place where decoding errors become a PreprocessError naming the problem."""
     try:
         with warnings.catch_warnings():
-            # The size check below is ours and stricter; PIL's own bomb warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            # PIL warns about what it decodes anyway (corrupt EXIF, odd TIFF tags); whether the pixels
+            # are usable is decided by decoding them. Its bomb warning is noise: our size check is stricter.
+            warnings.simplefilter("ignore")
+            yield
+    except PreprocessError:
+        raise
+    except Image.DecompressionBombError:
+        raise PreprocessError(f"the image declares too many pixels; at most {MAX_PIXELS:,} pixels are accepted") \
+            from None
+    except UnidentifiedImageError as e:
+        raise PreprocessError(f"not a readable image ({e.__class__.__name__})") from None
+    except _DECODING_ERRORS as e:
+        detail = " ".join(str(e).split())[:80]
+        raise PreprocessError("the image data is corrupt, truncated or unsupported "
+                              f"({e.__class__.__name__}: {detail})") from None
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decodes image bytes (the first frame of an animation, turned upright by its EXIF orientation) into
+    one of the modes preprocessing reads (see `normalise`), refusing anything unreadable, truncated, too
+    large or holding NaN/Infinity."""
+    if not data:
+        raise PreprocessError("the image is empty (0 bytes)")
+    with _decoding():
+        img = Image.open(io.BytesIO(data))
         w, h = img.size
         if w * h > MAX_PIXELS:
             raise PreprocessError(f"the image is {w}x{h} pixels; at most {MAX_PIXELS:,} pixels are accepted")
@@ -65,27 +100,40 @@ def open_image(data: bytes) -> Image.Image:
             raise PreprocessError("the image has no pixels")
         if img.format == "JPEG" and max(w, h) > 2 * WORK_SIZE:
             img.draft(img.mode, (WORK_SIZE, WORK_SIZE))  # JPEG can decode at 1/2..1/8 scale directly
+        img.seek(0)  # animations (GIF, APNG, multi-page TIFF): the first frame
         img.load()  # decode now, so truncated data fails here and not later
-    except PreprocessError:
-        raise
-    except Image.DecompressionBombError:
-        raise PreprocessError(f"the image declares too many pixels; at most {MAX_PIXELS:,} pixels are accepted") from None
-    except UnidentifiedImageError as e:
-        raise PreprocessError(f"not a readable image ({e.__class__.__name__})") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise PreprocessError(f"the image data is corrupt or truncated ({e})") from None
-    return img
+        return _normalise(img)
+
+
+def _normalise(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> "L", "RGBA" (when there is transparency), "I" (16/32-bit integers) or "F" (floats,
+    all finite), upright. Raises PreprocessError for NaN/Infinity or a mode with no grey reading."""
+    img = ImageOps.exif_transpose(img)
+    if _has_alpha(img):
+        return img if img.mode == "RGBA" else img.convert("RGBA")
+    if img.mode in ("L", "I", "F"):
+        out = img
+    elif img.mode.startswith("I;"):  # I;16, I;16B, I;16L, I;16N, I;32...: integers, read as "I"
+        wide = img.mode.startswith("I;16")
+        out = img.convert("I") if wide else Image.fromarray(np.asarray(img).astype(np.int32), "I")
+    elif img.mode == "LAB":  # L* is the lightness; PIL converts LAB to nothing else
+        out = img.getchannel("L")
+    else:
+        out = img.convert("L")
+    if out.mode == "F" and not np.isfinite(np.asarray(out)).all():
+        raise PreprocessError("the image holds NaN or infinite pixel values")
+    return out
 
 
 def _to_float_gray(img: Image.Image) -> np.ndarray:
-    """Luminance in [0, 1] for 1-bit, 8-bit, 16-bit, 32-bit int and float images."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(img, dtype=np.float32) / 65535.0
-    if img.mode in ("I", "F"):
-        a = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode == "I" and a.max() > 255 else (255.0 if img.mode == "I" else max(float(a.max()), 1.0))
-        return np.clip(a / top, 0, 1)
-    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    """Luminance in [0, 1] of a normalised "L", "I" or "F" image."""
+    if img.mode == "L":
+        return np.asarray(img, dtype=np.float32) / 255.0
+    a = np.asarray(img, dtype=np.float64)
+    top = float(a.max()) if a.size else 0.0
+    if img.mode == "I":  # 8-bit values stored wide, 16-bit, or a 32-bit range
+        top = 255.0 if top <= 255 else (65535.0 if top <= 65535 else top)
+    return np.clip(a / max(top, 1.0), 0, 1).astype(np.float32)
 
 
 def _has_alpha(img: Image.Image) -> bool:
@@ -93,23 +141,13 @@ def _has_alpha(img: Image.Image) -> bool:
 
 
 def _reduce(img: Image.Image) -> Image.Image:
-    """Box-average a large image down to about WORK_SIZE, in a mode Image.reduce supports."""
+    """Box-average a large normalised image down to about WORK_SIZE (reduce takes L, RGBA, I and F)."""
     factor = -(-max(img.size) // WORK_SIZE)
-    if factor <= 1:
-        return img
-    img = ImageOps.exif_transpose(img)
-    if _has_alpha(img):
-        img = img.convert("RGBA")
-    elif img.mode.startswith("I;16"):
-        img = img.convert("I")
-    elif img.mode not in ("L", "RGB", "I", "F"):
-        img = img.convert("L")
-    return img.reduce(factor)
+    return img if factor <= 1 else img.reduce(factor)
 
 
 def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
-    """(ink in [0, 1] with 1 the strongest ink, inverted, ink_from_alpha)."""
-    img = ImageOps.exif_transpose(img)
+    """(ink in [0, 1] with 1 the strongest ink, inverted, ink_from_alpha) of a normalised image."""
     if _has_alpha(img):
         rgba = img.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
@@ -126,15 +164,18 @@ def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
 
 
 def preprocess(img: Image.Image) -> Preprocessed:
-    """PIL image -> Preprocessed; raises PreprocessError if there is no digit to find."""
-    source_size = img.size
+    """PIL image -> Preprocessed; raises NoDigitFound if there is no digit to find, PreprocessError if
+    the image cannot be read as grey levels."""
+    with _decoding():
+        img = _normalise(img)
+    source_size = img.size  # upright: what a browser shows of a photo with an EXIF orientation
     work = _reduce(img)
     ink, inverted, from_alpha = ink_map(work)
     border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
     paper = float(np.median(border))
     top = float(ink.max())
     if top - paper < MIN_CONTRAST:
-        raise PreprocessError("no digit found: the image is blank (no ink stands out from the background)")
+        raise NoDigitFound("no digit found: the image is blank (no ink stands out from the background)")
     ink = np.clip((ink - paper) / (top - paper), 0, 1)
     ys, xs = np.nonzero(ink > INK_THRESHOLD)
     left, right, top_y, bottom = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
@@ -173,7 +214,7 @@ def validate_pixels(pixels) -> np.ndarray:
     """A 28x28 nested list of finite numbers in [0, 1], used as the model's input unchanged."""
     try:
         a = np.asarray(pixels, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
         raise PreprocessError("pixels must be a 28x28 array of numbers") from None
     if a.shape != (SIZE, SIZE):
         raise PreprocessError(f"pixels must be 28x28, got shape {list(a.shape)}")
@@ -182,5 +223,5 @@ def validate_pixels(pixels) -> np.ndarray:
     if a.min() < 0 or a.max() > 1:
         raise PreprocessError("pixels must be in [0, 1]")
     if a.max() == 0:
-        raise PreprocessError("no digit found: every pixel is 0")
+        raise NoDigitFound("no digit found: every pixel is 0")
     return a.astype(np.float32)

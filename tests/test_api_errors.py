@@ -215,6 +215,7 @@ ROUTE_CASES = [
     pytest.param("GET", "/api/nothing", 404, "no api endpoint /api/nothing", id="get-unknown"),
     pytest.param("POST", "/api/nothing", 404, "no api endpoint", id="post-unknown"),
     pytest.param("GET", "/api/", 404, "no api endpoint", id="api-root"),
+    pytest.param("GET", "/api", 404, "no api endpoint /api", id="api-no-slash"),
     pytest.param("GET", "/api/analyze", 405, "get is not allowed on /api/analyze", id="get-analyze"),
     pytest.param("GET", "/api/reconstruct", 405, "not allowed", id="get-reconstruct"),
     pytest.param("GET", "/api/perturbations", 405, "not allowed", id="get-perturbations"),

@@ -259,3 +259,99 @@ def test_help_answers_without_loading_torch():
     probe = "import sys, run_visualization as rv; rv.parse_args([]); print(sorted({'torch', 'flask'} & set(sys.modules)))"
     r = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# --- at the door: the Host check and the body limit, over a real socket ------------------------------
+
+def raw_exchange(port: int, head: bytes, timeout: float = 30) -> tuple[int, dict, bytes]:
+    """Sends `head` (request line and headers, maybe a body) on a fresh socket and reads the whole answer
+    (the server closes or sends Content-Length bytes). Returns (status, headers lower-cased, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(head)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        top, _, body = data.partition(b"\r\n\r\n")
+        lines = top.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        want = int(headers.get("content-length", "0"))
+        while len(body) < want:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def get(port: int, path: str, host: str) -> tuple[int, dict, bytes]:
+    return raw_exchange(port, f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "LOCALHOST", "localhost:{port}",
+                                  "127.0.0.1:{port}", "[::1]:{port}"])
+def test_loopback_host_names_are_answered(server, host):
+    status, headers, body = get(server.port, "/api/model", host.format(port=server.port))
+    assert status == 200 and headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "localhost.evil.example", "127.0.0.2",
+                                  "localhost.", "[::2]:{port}", "", "localhost:99999999", "user@localhost"])
+@pytest.mark.parametrize("path", ["/api/model", "/", "/static//x", "/api/nothing"])
+def test_other_host_names_are_refused_with_json(server, host, path):
+    status, headers, body = get(server.port, path, host.format(port=server.port))
+    assert status == 421, body
+    assert headers["content-type"].startswith("application/json") and "location" not in headers
+    assert "--allowed-host" in json.loads(body)["error"]
+
+
+def test_no_redirect_for_doubled_slashes(server):
+    # Werkzeug would answer /static//x with a 308 whose Location is built from the Host header.
+    status, headers, body = get(server.port, "/static//js/app.js", "localhost")
+    assert status == 404 and "location" not in headers
+
+
+def test_a_huge_body_is_refused_before_it_is_sent(server):
+    # Only the headers go out: the server must answer without waiting for 40 MB it will never get.
+    head = (b"POST /api/analyze HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 40000000\r\n\r\n")
+    t0 = time.monotonic()
+    status, headers, body = raw_exchange(server.port, head, timeout=20)
+    assert status == 413 and time.monotonic() - t0 < 10, body
+    assert "json" not in headers.get("content-type", "")  # waitress's own answer (README: the one text 413)
+
+
+def test_a_form_field_over_its_limit_names_the_limit(server):
+    # Under the body cap, so it reaches the app: its 413 is JSON and names the limit that was hit.
+    field = b"x" * 600_000
+    form = (b'--b0\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nPNG\r\n'
+            b'--b0\r\nContent-Disposition: form-data; name="sample"\r\n\r\n' + field + b"\r\n--b0--\r\n")
+    head = (f"POST /api/analyze HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            f"Content-Type: multipart/form-data; boundary=b0\r\nContent-Length: {len(form)}\r\n\r\n").encode()
+    status, headers, body = raw_exchange(server.port, head + form)
+    assert status == 413 and headers["content-type"].startswith("application/json")
+    assert "MAX_FORM_MEMORY_SIZE" in json.loads(body)["error"]
+
+
+def test_allowed_host_adds_a_name(random_weights, tmp_path):
+    s = Server(tmp_path, "--weights", str(random_weights), "--threads", "1", "--device", "cpu",
+               "--allowed-host", "capsnet.test", "--allowed-host", "Other.Test")
+    try:
+        for host in ("capsnet.test", f"capsnet.test:{s.port}", "other.test", "localhost"):
+            assert get(s.port, "/api/model", host)[0] == 200, host
+        assert get(s.port, "/api/model", "evil.example")[0] == 421
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("args, names", [
+    ([], []), (["--host", "0.0.0.0"], []), (["--host", "::1"], []),
+    (["--host", "192.168.1.5"], ["192.168.1.5"]), (["--host", "fe80::1"], ["[fe80::1]"]),
+    (["--host", "0.0.0.0", "--allowed-host", "pi.local", "--allowed-host", "10.0.0.2"], ["pi.local", "10.0.0.2"]),
+])
+def test_allowed_hosts_from_the_command_line(args, names):
+    import run_visualization as rv
+
+    assert rv._allowed_hosts(rv.parse_args(args)) == names
