@@ -67,7 +67,11 @@ def lighthouse(url: str, preset: str, out: Path) -> dict:
            f"--chrome-flags={CHROME_FLAGS}", f"--only-categories={','.join(CATEGORIES)}"]
     if preset == "desktop":
         cmd.append("--preset=desktop")
-    subprocess.run(cmd, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=600)
+    try:
+        subprocess.run(cmd, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        # Lighthouse has printed why (on a loaded machine, often a DevTools protocol timeout).
+        sys.exit(f"Lighthouse failed on {url} ({preset}): {e}")
     return json.loads(out.read_text())
 
 
