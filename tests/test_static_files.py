@@ -158,3 +158,38 @@ def test_etagged_json_keeps_revalidating_when_compressed(client):
     again = client.get("/api/kernels", headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
     assert json.loads(decoded(first)) == client.get("/api/kernels").get_json()
+
+
+def test_first_load_in_a_browser_is_versioned_compressed_and_light(browser, server):
+    """A cold first visit of / in Chromium, to the first analysis and a quiet network: every static file
+    comes from the versioned tree, every text body over 1 KB arrives compressed, and the whole load moves
+    at most issue 11's 1.5 MB (it moved 5.8 MB before compression and the partial plotly bundle)."""
+    from browser_helpers import wait_for_analysis
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    responses, moved = {}, {}
+    cdp.on("Network.responseReceived", lambda e: responses.__setitem__(e["requestId"], e["response"]))
+    cdp.on("Network.loadingFinished", lambda e: moved.__setitem__(e["requestId"], e["encodedDataLength"]))
+    try:
+        page.goto(server)
+        wait_for_analysis(page, 1)
+        page.wait_for_load_state("networkidle")
+        version = page.evaluate("() => document.querySelector('script[type=module]').src.split('/')[5]")
+        assert re.fullmatch(r"[0-9a-f]{12}", version)
+        for rid, r in responses.items():
+            path = r["url"].split(server.rstrip("/"), 1)[-1]
+            headers = {k.lower(): v for k, v in r["headers"].items()}
+            mimetype = headers.get("content-type", "").split(";")[0]
+            if path.startswith("/static/") or mimetype in ("text/javascript", "text/css"):
+                assert path.startswith(f"/static/v/{version}/"), path
+                assert headers["cache-control"] == IMMUTABLE, path
+            if r["status"] == 200 and mimetype in ("text/javascript", "text/css", "application/json", "text/html") \
+                    and int(headers.get("content-length", MIN_SIZE)) >= MIN_SIZE:  # a plain body's own size
+                assert headers.get("content-encoding") in ("br", "gzip"), path
+        assert 0 < sum(moved.values()) <= 1_500_000
+    finally:
+        context.close()
