@@ -1,22 +1,15 @@
 """CapsNet Visualizer web application: `create_app(config)` builds it; run_visualization.py serves it."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import plotly
-from flask import Flask, render_template, send_file
+from flask import Flask, render_template
 
 from model.weights import DEFAULT_WEIGHTS
 
-from . import errors, resources, security
+from . import errors, resources, security, static_files
 from .api import bp as api_bp
 from .form_limits import CountingRequest
 from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
-
-# The chart library ships inside the installed plotly package; serving it from there keeps the page
-# offline-capable without copying 4.8 MB into the repository.
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 DEFAULTS = {
     "WEIGHTS": str(DEFAULT_WEIGHTS),
@@ -44,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     resources.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    static_files.init_app(app)  # versioned, compressed static files; compressed responses
     app.register_blueprint(api_bp)
     app.register_blueprint(overlap_bp)
     app.register_blueprint(report_bp)
@@ -51,9 +45,5 @@ def create_app(config: dict | None = None) -> Flask:
     @app.get("/")
     def index():
         return render_template("index.html")
-
-    @app.get("/vendor/plotly.min.js")
-    def plotly_js():
-        return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=86400, conditional=True)
 
     return app

@@ -10,7 +10,8 @@ from model import ablation, evidence, inference, limits, transforms
 
 from . import resources, validation
 from .encoding import encode_float, encode_unsigned
-from .serialize import ablation_to_json, evidence_to_json, image_to_json, trace_to_json, votes_to_json
+from .serialize import (ablation_to_json, analysis_evidence, evidence_to_json, image_to_json, trace_to_json,
+                        votes_to_json)
 from .transport import read_body
 from .validation import (ANALYZE_OPTIONS, INPUT_FIELDS, ApiError, analyze_input, distinct_digits, integer,
                          refuse_fields, vector)
@@ -58,6 +59,7 @@ def analyze():
     body = trace_to_json(trace, r.model.config)
     body["input"] = image_to_json(image)
     body["transform"] = given.transform.to_dict()
+    body["evidence"] = analysis_evidence(trace, r.model.config, limits.EVIDENCE_TOP_DEFAULT)
     if given.votes_for is not None:
         body["votes"] = votes_to_json(trace, given.votes_for)
     body["source"] = given.source

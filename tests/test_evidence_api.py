@@ -205,3 +205,35 @@ def test_bad_input_source(client):
     r = client.post("/api/evidence", data="{}", content_type="text/plain")
     assert r.status_code == 415
     assert client.get("/api/evidence").status_code == 405
+
+
+# ---- the analysis carries the evidence for its prediction and runner-up (issue 11 item 2) --------------
+
+@pytest.mark.parametrize("options", [{}, {"iterations": 1}, {"uniform_routing": True},
+                                     {"transform": {"rotate": 20}}])
+def test_analysis_evidence_equals_the_endpoints(client, options):
+    """Same trace, same numbers: /api/analyze's "evidence" is /api/evidence's "digits" for the prediction
+    and the runner-up, with the same options."""
+    analysis = client.post("/api/analyze", json={"sample": SAMPLE, **options}).json
+    lengths = np.array(analysis["lengths"])
+    order = sorted(range(10), key=lambda j: -lengths[j])  # stable: the first of equals first
+    assert [d["digit"] for d in analysis["evidence"]] == order[:2]
+    assert analysis["evidence"][0]["digit"] == analysis["prediction"]
+    body = post(client, digits=order[:2], **options)
+    assert analysis["evidence"] == body["digits"]
+    assert all(len(d["top"]) == 10 for d in analysis["evidence"])
+
+
+def test_runner_up_is_the_first_of_equal_lengths():
+    from app.serialize import prediction_and_runner_up
+
+    assert prediction_and_runner_up(torch.tensor([0.1, 0.5, 0.3, 0.5])) == [1, 3]
+    assert prediction_and_runner_up(torch.tensor([0.2, 0.2, 0.2])) == [0, 1]
+    assert prediction_and_runner_up(torch.tensor([0.1, 0.2, 0.9])) == [2, 1]
+
+
+def test_analysis_with_evidence_stays_under_300_kb(client):
+    """The design's budget for one analysis response, measured on the uncompressed JSON with votes."""
+    r = client.post("/api/analyze", json={"sample": SAMPLE, "votes_for": 1151})
+    assert r.status_code == 200
+    assert len(r.data) <= 300_000

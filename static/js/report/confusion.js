@@ -147,17 +147,19 @@ export class ConfusionView {
     const mistakes = [];
     confusion.forEach((row, i) => row.forEach((c, j) => { if (i !== j && c > 0) mistakes.push([c, i, j]); }));
     mistakes.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
-    const button = (i, j, text, label) => {
-      const b = el('button', { type: 'button', class: 'cell', 'aria-pressed': 'false', 'aria-label': label,
-        dataset: { label: i, predicted: j } }, text);
+    // The accessible name is the visible text, then the same in words (a hidden span, not an aria-label:
+    // WCAG 2.5.3 wants the visible text inside the name).
+    const button = (i, j, text, words) => {
+      const b = el('button', { type: 'button', class: 'cell', 'aria-pressed': 'false', dataset: { label: i, predicted: j } },
+        text, el('span', { class: 'visually-hidden', text: ` ${words}` }));
       b.addEventListener('click', () => this.select(i, j));
       return b;
     };
     this.cells.replaceChildren(...mistakes.map(([c, i, j]) => button(i, j, `${i} → ${j}: ${c}`,
-      `true ${i}, answered ${j}: ${plural(c, 'test digit')}`)));
+      `(${plural(c, 'test digit')}: true ${i}, answered ${j})`)));
     if (mistakes.length === 0) this.cells.append(el('p', { class: 'hint', text: 'None: every test digit is read correctly.' }));
     this.correct.replaceChildren(...confusion.map((row, d) => button(d, d, `${d} ✓ ${row[d]}`,
-      `digit ${d}: ${plural(row[d], 'test digit')} read correctly`)));
+      `(digit ${d}: ${plural(row[d], 'test digit')} read correctly)`)));
   }
 
   select(label, predicted) {

@@ -15,10 +15,6 @@ function drawDigit(canvas, bytes) {
 
 const SUBSCRIPT = '₀₁₂₃₄₅₆₇₈₉';
 
-// Three decimals: close calls differ in the third.
-function lengthsText(top2) {
-  return top2.map(([digit, length]) => `${digit}: ${fmt(length, 3)}`).join(', ');
-}
 
 // One digit as a button: picture, "true → predicted" (or "true ✓"), the two longest capsules.
 export function digitButton(digit) {
@@ -26,13 +22,17 @@ export function digitButton(digit) {
   const canvas = el('canvas', { width: 28, height: 28, class: 'pixelated', 'aria-hidden': 'true' });
   drawDigit(canvas, digitBytes(digit.pixels));
   const verdict = wrong ? `${digit.label} → ${digit.predicted}` : `${digit.label} ✓`;
-  const label = `Test digit ${digit.index}: a ${digit.label}, ${wrong ? `read as ${digit.predicted}` : 'read correctly'}; `
-    + `longest capsules ${lengthsText(digit.top2)}. Open it in the visualizer.`;
-  const button = el('button', { type: 'button', class: wrong ? 'digit wrong' : 'digit', 'aria-label': label,
+  // The accessible name is the visible text plus words for what the symbols say (a hidden span, not an
+  // aria-label: WCAG 2.5.3 wants the visible text inside the name, and a spoken command to match it).
+  const words = ` test digit ${digit.index}, a ${digit.label} ${wrong ? `read as ${digit.predicted}` : 'read correctly'}; `
+    + 'open it in the visualizer';
+  const button = el('button', { type: 'button', class: wrong ? 'digit wrong' : 'digit',
     title: `#${digit.index}`, dataset: { index: digit.index } },
   canvas,
   el('span', { class: 'digit-verdict', text: verdict }),
-  ...digit.top2.map(([d, length]) => el('span', { class: 'digit-lengths', text: `|v${SUBSCRIPT[d]}| ${fmt(length, 3)}` })));
+  // Three decimals: close calls differ in the third.
+  ...digit.top2.map(([d, length]) => el('span', { class: 'digit-lengths', text: `|v${SUBSCRIPT[d]}| ${fmt(length, 3)}` })),
+  el('span', { class: 'visually-hidden', text: words }));
   button.addEventListener('click', () => openDigit(digit));
   return button;
 }
