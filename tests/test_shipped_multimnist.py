@@ -1,0 +1,44 @@
+"""The MultiMNIST weights in weights/multimnist/: loadable without running code, the file its manifest
+describes, stored as float16 and upcast on load, and as accurate as the manifest says on a fixed subset
+of the test pairs. Fails (never skips) when the files are missing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from model import mnist, multimnist
+from model.evaluate import predict
+from model.train import DEFAULT_MULTIMNIST_WEIGHTS as WEIGHTS
+from model.weights import load_weights, sha256
+
+pytestmark = pytest.mark.shipped
+SUBSET = 400  # the first 400 of the 10,000 fixed test pairs: seconds on a 2-core CPU
+
+
+def manifest() -> dict:
+    assert WEIGHTS.is_file(), f"{WEIGHTS} is missing"
+    return json.loads(WEIGHTS.with_name("manifest.json").read_text())
+
+
+def test_file_is_the_manifests_and_fp16_on_disk():
+    m = manifest()
+    assert m["sha256"] == sha256(WEIGHTS) and m["dataset"] == "multimnist" and m["test_n"] == 10_000
+    blob = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert all(t.dtype == torch.float16 for t in blob["state_dict"].values())
+    model = load_weights(WEIGHTS)
+    assert model.config.image_size == multimnist.CANVAS and model.config.primary_count == 3200
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_both_right_rate_on_a_subset_matches_the_manifest():
+    m = manifest()
+    test = mnist.load(mnist.TEST_DATA_DIR, "test")
+    pairs = multimnist.test_pairs(test.images, test.labels)
+    torch.set_num_threads(2)
+    _, lengths = predict(load_weights(WEIGHTS), pairs.images[:SUBSET])
+    rate = multimnist.both_right(lengths, pairs.labels[:SUBSET]).float().mean().item()
+    wrong = set(m["misclassified"])
+    expect = sum(i not in wrong for i in range(SUBSET)) / SUBSET
+    assert rate == pytest.approx(expect, abs=1 / SUBSET)  # the same pairs right as the manifest lists
