@@ -121,12 +121,11 @@ export class EvidenceView {
         return;
       }
       panel.list.replaceChildren(...d.top.map((t) => {
-        const button = el('button', {
-          type: 'button', 'aria-pressed': 'false', dataset: { capsule: t.capsule },
-          'aria-label': `capsule ${t.capsule}: type ${t.type}, row ${t.row}, column ${t.col}, `
-            + `c ${fmt(t.c, 3)}, length ${fmt(t.length, 3)}, weight ${fmt(t.weight, 3)}`,
-        }, el('span', { text: `type ${t.type} (${t.row}, ${t.col}) · c ${fmt(t.c, 3)} · |u| ${fmt(t.length, 2)}` }),
-        el('span', { class: 'ev-weight', text: fmt(t.weight, 3) }));
+        // The accessible name is the visible text (with a hidden "capsule n" before it), never a different label.
+        const button = el('button', { type: 'button', 'aria-pressed': 'false', dataset: { capsule: t.capsule } },
+          el('span', { class: 'visually-hidden', text: `capsule ${t.capsule}: ` }),
+          el('span', { text: `type ${t.type} (${t.row}, ${t.col}) · c ${fmt(t.c, 3)} · |u| ${fmt(t.length, 2)}` }),
+          el('span', { class: 'ev-weight', text: fmt(t.weight, 3) }));
         button.addEventListener('click', () => this.actions.select(t.capsule));
         return el('li', {}, button);
       }));

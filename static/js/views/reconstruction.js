@@ -50,7 +50,7 @@ export class ReconstructionView {
       const slider = el('input', { type: 'range', id, step: 0.01, min: -0.25, max: 0.25, value: 0 });
       const output = el('output', { for: id, class: 'slider-value' });
       const histogram = el('canvas', { class: 'slider-hist', width: 240, height: 20, 'aria-hidden': 'true' });
-      slider.addEventListener('input', () => actions.slide(k, Number(slider.value)));
+      slider.addEventListener('input', (e) => actions.slide(k, Number(slider.value), e.timeStamp));
       box.append(el('div', { class: 'slider' }, el('label', { for: id, text: `Dimension ${k + 1}` }),
         el('div', { class: 'slider-track' }, histogram, slider), output));
       this.sliders.push(slider);
