@@ -4,7 +4,8 @@
 //
 // Test hooks on <body>, all written by store.js after the next paint: data-analyses (+ data-rendered-at,
 // data-source) counts analyses drawn; data-reconstructions reconstruction images drawn (+
-// data-reconstructed-from: the timestamp of the slider event whose vector was drawn); data-transforms and
+// data-reconstructed-from: the timestamp of the slider event whose vector was drawn); data-perturbations
+// perturbation grids; data-transforms and
 // data-sweeps the equivariance section's transformed analyses and sweeps; data-ablations routing
 // ablations; data-restores shared reconstruction states restored and drawn; data-shares the times the URL
 // hash was written; data-overlaps overlapping-digit pairs; data-evidence the evidence section's answers.

@@ -57,7 +57,10 @@ export function create({ section, store, model, shapes, walk, input }) {
     const r = get();
     try {
       const perturbations = await runGrid(r.digit, r.vector.slice());
-      if (perturbations && get().base === r.base) store.set(name, { perturbations });
+      if (perturbations && get().base === r.base) {
+        store.set(name, { perturbations });
+        store.count('perturbations');
+      }
     } catch (e) {
       store.set(name, { message: { text: `Could not compute the perturbation grid: ${e.message}`, isError: true } });
     }

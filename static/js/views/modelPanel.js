@@ -24,7 +24,9 @@ export class ModelPanelView {
     // One compact line on the first screen; the rest waits behind "How it was trained".
     const accuracy = Number.isFinite(m?.test_accuracy)
       ? `${percent(m.test_accuracy)} on ${m.test_n ? m.test_n.toLocaleString('en') : 'the'} MNIST test images (paper: 99.75 %), ` : '';
-    setText(this.summary, `${model.name}: ${params ? `${(params / 1e6).toFixed(2)} M parameters, ` : ''}${accuracy}`
+    const weights = model.untrained ? 'weights randomly initialised (--allow-untrained), '
+      : m ? '' : 'trained weights without a manifest.json, ';
+    setText(this.summary, `${model.name}: ${weights}${params ? `${(params / 1e6).toFixed(2)} M parameters, ` : ''}${accuracy}`
       + `${model.primary_capsules} primary capsules, ${model.routing_iterations_default} routing iterations by default, `
       + `running on ${model.device}.`);
     const facts = [];
