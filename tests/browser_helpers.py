@@ -149,5 +149,7 @@ def reveal(page, *selectors: str) -> None:
 
 
 def wait_for_chart(page, selector: str, timeout: float = 120.0) -> None:
-    """Waits until the plotly chart in `selector` is drawn (plotly.js loads lazily, with the first chart)."""
+    """Scrolls to the plotly chart in `selector` and waits until it is drawn (plotly.js loads lazily,
+    with the first chart)."""
+    reveal(page, selector)
     wait_until(page, f"document.querySelectorAll({selector!r} + ' .main-svg').length > 0", timeout)

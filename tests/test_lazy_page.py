@@ -1,30 +1,16 @@
 """Issue 11 item 2 in a real browser: a new input sends exactly one /api/analyze, and no section that is
 not near the viewport asks for anything; scrolling to a section then sends its request. Also: plotly.js
-is not loaded before a chart is about to be drawn, and the page still renders its canvases without it."""
+is not loaded before a chart is about to be drawn, and the page still renders its canvases without it.
+conftest.py gives the browser and a server over a random checkpoint."""
 from __future__ import annotations
 
 import pytest
 
-from browser_helpers import SEVEN, draw, launch, reveal, serve, wait_for_analysis, wait_until, watch
-from playwright.sync_api import sync_playwright
+from browser_helpers import SEVEN, draw, reveal, wait_for_analysis, wait_until, watch
 
 pytestmark = pytest.mark.browser
 
 LAZY = ("/api/ablation", "/api/overlap", "/api/evidence", "/api/perturbations", "/api/sweep")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
 
 
 def api_calls(page, path):

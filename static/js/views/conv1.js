@@ -64,7 +64,8 @@ export class Conv1View {
       legend(this.mapLegend, 'sequential', 0, this.mapScale, 'activation');
     }
     const kernelChanged = kernels !== this.last.kernels || channel !== this.last.channel;
-    const mapChanged = maps !== this.last.maps || channel !== this.last.channel;
+    // The enlarged map waits for the kernels too (the first render may come before they do).
+    const mapChanged = maps !== this.last.maps || channel !== this.last.channel || !this.last.kernels;
     this.last = { kernels, maps, channel };
     if (!kernels) return Promise.all(pending);
     if (kernelChanged || mapChanged) {
