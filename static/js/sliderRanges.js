@@ -7,9 +7,10 @@ const SIGMAS = 3;
 const FALLBACK = 0.25;
 const LIMIT = 2; // /api/reconstruct accepts components within ±2
 
-// The largest power of ten at most a hundredth of the range: a slider has 100 to 1000 steps.
+// A hundredth of the range: 100 arrow presses cross a slider, PageUp / PageDown (the browser's range/10)
+// 10.
 export function stepFor(lo, hi) {
-  return 10 ** Math.floor(Math.log10((hi - lo) / 100));
+  return (hi - lo) / 100;
 }
 
 // stats: the /api/capsule_stats body or null; base, vector: 16 numbers.
@@ -23,6 +24,9 @@ export function sliderRanges(stats, digit, base, vector) {
     lo = Math.max(-LIMIT, Math.min(lo, b, vector[k]));
     hi = Math.min(LIMIT, Math.max(hi, b, vector[k]));
     if (hi - lo < 1e-3) [lo, hi] = [lo - 5e-4, hi + 5e-4]; // a dimension that never varies still gets a slider
+    // float32 ends: a slider pushed to its end holds exactly the value the (float32) vector stores, so a
+    // shared vector restores the same range and the same slider positions.
+    [lo, hi] = [Math.fround(lo), Math.fround(hi)];
     return {
       min: lo, max: hi, step: stepFor(lo, hi),
       mean: d?.mean ?? null, std: d?.std ?? null, hist: d?.hist ?? null, histRange: d?.hist_range ?? null,
