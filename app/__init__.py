@@ -12,6 +12,7 @@ from . import errors, resources, security
 from .api import bp as api_bp
 from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
+from .routing_api import bp as routing_bp
 
 # The chart library ships inside the installed plotly package; serving it from there keeps the page
 # offline-capable without copying 4.8 MB into the repository.
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(overlap_bp)
     app.register_blueprint(report_bp)
+    app.register_blueprint(routing_bp)
 
     @app.get("/")
     def index():
