@@ -149,7 +149,7 @@ def gallery_agreement(model: CapsNet, images: np.ndarray, labels: np.ndarray) ->
     cos = np.array([[r[1] for r in row] for row in rows])
     kept = np.array([[r[2] for r in row] for row in rows])
     right = np.array([row[0][3] for row in rows]) == np.asarray(labels)
-    med = lambda x: round(float(np.median(x)), 4)  # noqa: E731
+    med = lambda x: round(float(np.median(x)), 4) if len(x) else None  # noqa: E731  (None: no such digits)
     return {
         "digits": len(rows),
         "right": int(right.sum()),
