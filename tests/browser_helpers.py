@@ -137,3 +137,17 @@ def fits_narrow_screen(page, width: int = 390, height: int = 844, settle: float 
     except TimeoutError:  # measured below, so the assertion says by how much
         pass
     return int(page.evaluate(overflow))
+
+
+def reveal(page, *selectors: str) -> None:
+    """Scrolls each element into view and lets two frames pass: sections other than the input draw
+    and ask for their data only once near the viewport (IntersectionObserver), as a user's scrolling
+    would make them."""
+    for sel in selectors:
+        page.locator(sel).first.scroll_into_view_if_needed()
+        page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+def wait_for_chart(page, selector: str, timeout: float = 120.0) -> None:
+    """Waits until the plotly chart in `selector` is drawn (plotly.js loads lazily, with the first chart)."""
+    wait_until(page, f"document.querySelectorAll({selector!r} + ' .main-svg').length > 0", timeout)

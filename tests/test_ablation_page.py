@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import analyses, fits_narrow_screen, pick, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import analyses, fits_narrow_screen, pick, reveal, serve, wait_for_analysis, wait_until, watch
 from routed_weights import write_routed_weights
 from test_page import canvas_pixels, check_clean, shoot, text
 
@@ -48,6 +48,8 @@ def page(browser, server):
     watch(page)
     page.goto(server, wait_until="commit")
     wait_for_analysis(page, 1, timeout=600)
+    wait_for_analysis(page, 1, timeout=300)
+    reveal(page, "#ablation")  # the section asks for its data when it comes near the viewport
     wait_until(page, "Number(document.body.dataset.ablations || 0) >= 1", timeout=300)
     yield page
     check_clean(page)

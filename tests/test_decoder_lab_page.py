@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import SEVEN, analyses, draw, fits_narrow_screen, serve, wait_for_analysis, wait_until, watch
+from browser_helpers import SEVEN, analyses, draw, fits_narrow_screen, reveal, serve, wait_for_analysis, wait_until, watch
 from test_page import canvas_pixels, check_clean, shoot, text
 
 
@@ -72,6 +72,7 @@ def new_page(browser, url, width=1366):
 def page(browser, server):
     page = new_page(browser, server)
     wait_for_analysis(page, 1)
+    reveal(page, "#reconstruction")  # the section draws (and asks for its grid) when near the viewport
     yield page
     check_clean(page)
     page.context.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_helpers import analyses, fits_narrow_screen, wait_until
+from browser_helpers import analyses, fits_narrow_screen, reveal, wait_for_chart, wait_until
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
 
@@ -28,6 +28,9 @@ def counter(page, name) -> int:
 
 
 def bars(page, selector) -> list[list[float]]:
+    """The bar heights plotly was given, once the chart is in view and drawn."""
+    reveal(page, selector)
+    wait_for_chart(page, selector)
     return page.evaluate(f"Array.from(document.querySelector('{selector}').data, (t) => Array.from(t.y))")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import wait_until
+from browser_helpers import reveal, wait_until
 from test_page import ROOT, canvas_pixels, check_clean, open_page, shoot
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def page(browser, server):
     page = open_page(browser, server)
+    reveal(page, "#evidence")  # the section asks for its data when it comes near the viewport
     wait_until(page, "Number(document.body.dataset.evidence || 0) >= 1")
     yield page
     check_clean(page)

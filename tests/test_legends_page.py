@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import wait_until
+from browser_helpers import reveal, wait_for_chart, wait_until
 from test_page import check_clean, open_page
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,8 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
     page = open_page(browser, server)
     page.click("#conv1-kernels", position={"x": 5, "y": 5})  # draws the two enlarged plotly heat maps
     wait_until(page, "document.querySelector('#conv1-map-plot-legend').dataset.hi !== undefined")
+    reveal(page, "#primary_caps", "#routing", "#digit_caps", "#ablation")  # each draws when near the viewport
+    wait_for_chart(page, "#digit-vectors")
     wait_until(page, "Number(document.body.dataset.ablations || 0) >= 1")  # its own request, after the analysis
     figures = page.evaluate(HEATMAP_FIGURES)
     ids = {f["id"] for f in figures}
@@ -52,6 +54,7 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
         assert float(by_id[key]["lo"]) == -float(by_id[key]["hi"])
     assert (by_id["routing-c"]["lo"], by_id["routing-c"]["hi"]) == ("0", "1")
     # The evidence maps share one legend below both pictures; the votes table has its own.
+    reveal(page, "#evidence")
     wait_until(page, "Number(document.body.dataset.evidence || 0) >= 1")
     page.click("#evidence-top-0 button")
     for key in ("#evidence-legend", "#evidence-votes-legend"):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.samples import Gallery
-from browser_helpers import wait_until
+from browser_helpers import reveal, wait_until
 from conftest import GALLERY
 from test_page import SHOTS, canvas_pixels, check_clean, open_page, shoot
 
@@ -23,6 +23,7 @@ FIRST, SECOND = "test-00004", "test-00002"  # a 4 and a 1
 @pytest.fixture(scope="module")
 def page(browser, server):
     page = open_page(browser, server)
+    reveal(page, "#overlap")  # the section asks for its data when it comes near the viewport
     wait_until(page, "Number(document.body.dataset.overlaps || 0) >= 1")  # the default pair
     yield page
     check_clean(page)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import FOUR, SEVEN, analyses, draw, fits_narrow_screen, pick, wait_for_analysis, wait_until, watch
+from browser_helpers import (FOUR, SEVEN, analyses, draw, fits_narrow_screen, pick, reveal, wait_for_analysis, wait_for_chart,
+                             wait_until, watch)
 
 
 pytestmark = pytest.mark.browser
@@ -65,14 +66,19 @@ def next_analysis(page):
 
 
 def canvas_pixels(page, selector) -> np.ndarray:
-    """The canvas's RGBA pixels, flat. Read through a PNG (toDataURL) rather than getImageData, which
-    makes Chromium warn about repeated readbacks of the page's own canvases."""
+    """The canvas's RGBA pixels, flat, once it has been in view (sections draw when near the viewport).
+    Read through a PNG (toDataURL) rather than getImageData, which makes Chromium warn about repeated
+    readbacks of the page's own canvases."""
+    reveal(page, selector)
     url = page.evaluate("(sel) => document.querySelector(sel).toDataURL('image/png')", selector)
     image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA")
     return np.asarray(image).reshape(-1)
 
 
 def text(page, selector) -> str:
+    """The element's text as a user reading it sees it: scrolled into view first (off-screen sections
+    neither draw nor lay out their text, content-visibility: auto)."""
+    reveal(page, selector)
     return page.locator(selector).inner_text().strip()
 
 
@@ -87,13 +93,15 @@ def shoot(page, name, file=None):
 
 
 def test_every_section_renders(page):
+    reveal(page, *(f"#{name}" for name in SECTIONS))
     assert text(page, "#prediction").isdigit()
     assert page.locator("#untrained-banner").is_hidden()  # weights with a manifest, not --allow-untrained
-    assert "Test accuracy" in text(page, "#model-facts")
+    assert "Test accuracy" in page.locator("#model-facts").text_content()  # behind "How it was trained"
+    wait_until(page, "Number(document.body.dataset.perturbations || 0) > 0")  # asked for when its section came near
     for sel in ["#conv1-kernels", "#conv1-maps", "#primary-lengths", "#routing-c", "#routing-agreement", "#perturbations"]:
         assert canvas_pixels(page, sel).reshape(-1, 4)[:, 3].max() == 255, f"{sel} is empty"
     for sel in ["#conv1-kernel-plot", "#conv1-map-plot", "#routing-mass", "#digit-lengths", "#digit-vectors"]:
-        assert page.locator(f"{sel} .main-svg").count() > 0, f"{sel} has no chart"
+        wait_for_chart(page, sel)
     assert text(page, "#routing-step-label") == "3 of 3"
     assert page.locator("#reconstruction-sliders input[type=range]").count() == 16
     gallery = json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"]
@@ -250,5 +258,5 @@ def test_untrained_model_banner(page):
     wait_for_analysis(page, 1)
     banner = page.locator("#untrained-banner")
     assert banner.is_visible() and "untrained model" in banner.inner_text().lower()
-    assert "randomly initialised" in text(page, "#model-facts")
+    assert "randomly initialised" in text(page, "#model-summary")
     page.screenshot(path=str(SHOTS / "top-untrained.png"))

@@ -1,5 +1,9 @@
-// Talks to the JSON API on this server (README "API"). Every failure becomes an ApiError whose message
-// is fit to show the user: the server's own {"error": ...} text when there is one.
+// Talks to the JSON API on this server (README "API") and decodes every tensor on arrival, so features
+// and views only ever see typed arrays. Every failure becomes an ApiError whose message is fit to show
+// the user: the server's own {"error": ...} text when there is one. Every call takes {signal} last, for
+// latest() (static/js/latest.js) to abort it.
+
+import { decode } from './tensor.js';
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -13,13 +17,15 @@ async function request(path, options = {}) {
   let response;
   try {
     response = await fetch(path, { headers: { Accept: 'application/json' }, ...options });
-  } catch {
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
     throw new ApiError('Cannot reach the server. Is run_visualization.py still running?', 0);
   }
   let body = null;
   try {
     body = await response.json();
-  } catch {
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
     body = null;
   }
   if (!response.ok) {
@@ -30,82 +36,135 @@ async function request(path, options = {}) {
   return body;
 }
 
-function postJson(path, body) {
+function postJson(path, body, signal) {
   return request(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(body),
+    signal,
   });
 }
 
+// ---- decoding, one function per answer --------------------------------------------------------------
+
+// /api/evidence's "digits" (also the analysis's optional "evidence").
+const decodeDigits = (digits) => digits.map((d) => ({ ...d, map: decode(d.map), routed: decode(d.routed) }));
+
+// The analysis's optional "evidence": the digits list itself, or an object holding it (and perhaps the
+// capsules' details); null when the server did not send it.
+function decodeEmbeddedEvidence(e) {
+  if (!e) return null;
+  const digits = Array.isArray(e) ? e : e.digits;
+  if (!Array.isArray(digits)) return null;
+  const capsules = Array.isArray(e.capsules) ? e.capsules : [];
+  return {
+    digits: decodeDigits(digits),
+    capsules: new Map(capsules.map((v) => [v.capsule, { ...v, vector: decode(v.vector), u_hat: decode(v.u_hat) }])),
+  };
+}
+
+function decodeAnalysis(body) {
+  const L = body.layers;
+  return {
+    ...body,
+    input: decode(body.input),
+    layers: {
+      conv1: { maps: decode(L.conv1.maps) },
+      primary_caps: { lengths: decode(L.primary_caps.lengths), vectors: decode(L.primary_caps.vectors) },
+      routing: {
+        iterations: L.routing.iterations.map((it) => ({
+          c: decode(it.c), agreement: decode(it.agreement), mass: it.mass, lengths: it.lengths,
+        })),
+      },
+      digit_caps: { vectors: decode(L.digit_caps.vectors), lengths: L.digit_caps.lengths },
+      reconstruction: { digit: L.reconstruction.digit, image: decode(L.reconstruction.image) },
+    },
+    evidence: decodeEmbeddedEvidence(body.evidence),
+  };
+}
+
+function decodeAblation(body) {
+  // The per-step Δc maps come separately quantised; one (steps, types, grid, grid) array for the view.
+  const maps = body.delta_c.map((d) => decode(d.map));
+  const inner = maps.length ? maps[0].data.length : 0;
+  const data = new Float32Array(maps.length * inner);
+  maps.forEach((m, k) => data.set(m.data, k * inner));
+  return {
+    ...body,
+    lengths: decode(body.lengths),
+    uniform: { ...body.uniform, lengths: decode(body.uniform.lengths) },
+    deltaC: { shape: [maps.length, ...(maps[0]?.shape ?? [])], data },
+    meanAbs: decode(body.delta_c_mean_abs),
+  };
+}
+
+// ---- the endpoints ----------------------------------------------------------------------------------
+
 export const getModel = () => request('/api/model');
-export const getKernels = () => request('/api/kernels');
-export const getSamples = () => request('/api/samples');
+export const getKernels = async () => {
+  const body = await request('/api/kernels');
+  return { kernels: decode(body.kernels), bias: decode(body.bias) };
+};
+export const getSamples = async () => (await request('/api/samples')).samples.map((s) => ({ ...s, image: decode(s.image) }));
 export const getCapsuleStats = () => request('/api/capsule_stats');
 
-// source: {image: dataUrl} | {sample: id} | {pixels: 28×28 rows in [0, 1]} | {file: File};
+// source: {image: dataUrl} | {sample: id} | {pixels: rows in [0, 1]} | {file: File};
 // options: {iterations, uniformRouting}
-export function analyze(source, { iterations, uniformRouting = false }) {
+export async function analyze(source, { iterations, uniformRouting = false }, { signal } = {}) {
   if (source.file) {
     const form = new FormData();
     form.append('image', source.file, source.file.name || 'upload');
     form.append('iterations', String(iterations));
     form.append('uniform_routing', String(uniformRouting));
-    return request('/api/analyze', { method: 'POST', body: form });
+    return decodeAnalysis(await request('/api/analyze', { method: 'POST', body: form, signal }));
   }
   const body = source.sample ? { sample: source.sample }
     : source.pixels ? { pixels: source.pixels } : { image: source.image };
-  return postJson('/api/analyze', { ...body, iterations, uniform_routing: uniformRouting });
+  return decodeAnalysis(await postJson('/api/analyze', { ...body, iterations, uniform_routing: uniformRouting }, signal));
 }
 
-// The equivariance explorer (README "Explorer endpoints and options"). source: {image} | {sample} | {pixels}
+// The equivariance section (README "Explorer endpoints and options"). source: {image} | {sample} | {pixels}
 // (JSON only: a file source is sent as the pixels the model saw); transform: {rotate, shift_x, ...}.
-export function analyzeTransformed(source, transform, { iterations, uniformRouting = false }) {
-  return postJson('/api/analyze', { ...source, transform, iterations, uniform_routing: uniformRouting });
+export async function analyzeTransformed(source, transform, { iterations, uniformRouting = false }, { signal } = {}) {
+  const body = await postJson('/api/analyze', { ...source, transform, iterations, uniform_routing: uniformRouting }, signal);
+  return {
+    input: decode(body.input), lengths: body.lengths, prediction: body.prediction,
+    vectors: decode(body.layers.digit_caps.vectors),
+  };
 }
 
-export const sweep = (source, parameter, { iterations }) => postJson('/api/sweep', { ...source, parameter, iterations });
+export async function sweep(source, parameter, { iterations }, { signal } = {}) {
+  const body = await postJson('/api/sweep', { ...source, parameter, iterations }, signal);
+  return { ...body, images: decode(body.images), lengths: decode(body.lengths), vectors: decode(body.vectors) };
+}
 
-// The routing ablation (README "Explorer endpoints and options"): source {sample} | {pixels} | {image};
-// digit: whose Δc maps to send, or null for the server's default (the prediction).
-export const ablation = (source, digit = null) => postJson('/api/ablation', digit === null ? source : { ...source, digit });
-// Two digits overlaid (README "Explorer endpoints and options"): first / second are gallery ids or 28×28 pixels.
-export const overlap = (first, second, shift, { iterations }) => postJson('/api/overlap', { first, second, shift, iterations });
+// The routing ablation: source {sample} | {pixels} | {image}; digit: whose Δc maps to send, or null for
+// the server's default (the prediction).
+export async function ablation(source, digit = null, { signal } = {}) {
+  return decodeAblation(await postJson('/api/ablation', digit === null ? source : { ...source, digit }, signal));
+}
+
+// Two digits overlaid: first / second are gallery ids or pixel rows.
+export async function overlap(first, second, shift, { iterations }, { signal } = {}) {
+  const body = await postJson('/api/overlap', { first, second, shift, iterations }, signal);
+  return { ...body, input: decode(body.input), parts: decode(body.parts), reconstructions: decode(body.reconstructions) };
+}
+
 // Where the evidence for `digits` (1 or 2) came from; source as for analyzeTransformed.
-export function evidence(source, digits, { iterations, uniformRouting = false, top = 10 }) {
-  return postJson('/api/evidence', { ...source, digits, top, iterations, uniform_routing: uniformRouting });
+export async function evidence(source, digits, { iterations, uniformRouting = false, top = 10 }, { signal } = {}) {
+  const body = await postJson('/api/evidence', { ...source, digits, top, iterations, uniform_routing: uniformRouting }, signal);
+  return {
+    ...body,
+    digits: decodeDigits(body.digits),
+    capsules: new Map(body.capsules.map((v) => [v.capsule, { ...v, vector: decode(v.vector), u_hat: decode(v.u_hat) }])),
+  };
 }
 
-export const reconstruct = (digit, vector) => postJson('/api/reconstruct', { digit, vector });
-export const perturbations = (digit, vector) => postJson('/api/perturbations', { digit, vector });
+export async function reconstruct(digit, vector, { signal } = {}) {
+  return decode((await postJson('/api/reconstruct', { digit, vector }, signal)).image).data;
+}
 
-// Wraps an async function so that at most one call is in flight; calls made meanwhile collapse into
-// one: the latest arguments run when the current call returns. Older pending calls resolve to null.
-export function latestOnly(fn) {
-  let running = false;
-  let pending = null; // {args, resolve, reject}
-  async function run(args, resolve, reject) {
-    running = true;
-    try {
-      resolve(await fn(...args));
-    } catch (e) {
-      reject(e);
-    } finally {
-      running = false;
-      if (pending) {
-        const next = pending;
-        pending = null;
-        run(next.args, next.resolve, next.reject);
-      }
-    }
-  }
-  return (...args) =>
-    new Promise((resolve, reject) => {
-      if (!running) {
-        run(args, resolve, reject);
-        return;
-      }
-      if (pending) pending.resolve(null);
-      pending = { args, resolve, reject };
-    });
+export async function perturbations(digit, vector, { signal } = {}) {
+  const body = await postJson('/api/perturbations', { digit, vector }, signal);
+  return { images: decode(body.images), steps: body.steps };
 }

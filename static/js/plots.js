@@ -1,5 +1,7 @@
-// Thin wrappers around plotly.js (loaded from /vendor/plotly.min.js as the global Plotly) with the
-// settings every chart here shares. Chosen to work under the page's strict Content-Security-Policy:
+// Thin wrappers around plotly.js with the settings every chart here shares. plotly.js is loaded lazily,
+// once, the first time a chart is about to be drawn, from <body data-plotly-src>: 4.8 MB of script that
+// the canvases and the first analysis must not wait for. If it cannot load, charts say so and the rest
+// of the page works on. Chosen to work under the page's strict Content-Security-Policy:
 // no mode bar and no colour bars (both write inline styles), heat maps with zsmooth 'fast' (pixelated by
 // static/css/main.css instead of an inline style attribute).
 
@@ -24,7 +26,34 @@ export function heatmap(z, { colorscale, zmin, zmax, x, y, hovertemplate }) {
   };
 }
 
-// Draws or updates a chart; returns plotly's promise so the caller knows when it is on screen.
-export function plot(container, data, layout) {
-  return window.Plotly.react(container, data, layout, CONFIG);
+let loading = null;
+
+// Resolves to the Plotly global, inserting its <script> once; rejects if it cannot be loaded.
+export function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = document.body.dataset.plotlySrc || '/vendor/plotly.min.js';
+      script.async = true;
+      script.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error('plotly.js did not define Plotly')));
+      script.onerror = () => reject(new Error(`could not load ${script.src}`));
+      document.head.append(script);
+    });
+    loading.catch(() => { loading = null; }); // a later chart may try again
+  }
+  return loading;
+}
+
+// Draws or updates a chart; resolves once it is on screen (or once the chart said it cannot be drawn).
+export async function plot(container, data, layout) {
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (e) {
+    container.dataset.chartError = e.message;
+    container.textContent = `The chart library could not be loaded (${e.message}).`;
+    return;
+  }
+  await Plotly.react(container, data, layout, CONFIG);
 }

@@ -14,8 +14,8 @@ export function fieldText(box) {
   return `input rows ${box.top}–${box.top + last}, columns ${box.left}–${box.left + last}`;
 }
 
-// Outlines `boxes` on an overlay canvas laid over a 28x28 image (clears it first; no boxes: just clears).
-export function outlineFields(canvas, boxes, color = '#ffb000', imageSize = 28) {
+// Outlines `boxes` on an overlay canvas laid over an imageSize x imageSize image (clears it first; no boxes: just clears).
+export function outlineFields(canvas, boxes, imageSize, color = '#ffb000') {
   const ctx = canvas.getContext('2d');
   const s = canvas.width / imageSize;
   ctx.clearRect(0, 0, canvas.width, canvas.height);

@@ -7,9 +7,10 @@ const SIGMAS = 3;
 const FALLBACK = 0.25;
 const LIMIT = 2; // /api/reconstruct accepts components within ±2
 
-// The largest power of ten at most a hundredth of the range: a slider has 100 to 1000 steps.
+// A hundredth of the range: 100 arrow presses cross a slider, PageUp / PageDown (the browser's range/10)
+// 10.
 export function stepFor(lo, hi) {
-  return 10 ** Math.floor(Math.log10((hi - lo) / 100));
+  return (hi - lo) / 100;
 }
 
 // stats: the /api/capsule_stats body or null; base, vector: 16 numbers.

@@ -12,7 +12,6 @@ import { baseLayout, plot } from '../plots.js';
 import { maxAbs, slice } from '../tensor.js';
 import { DIGIT_COLORS } from './routing.js';
 
-const DIGITS = [...Array(10).keys()];
 const MARGIN_LINE = { color: '#57606a', dash: 'dash', width: 1 };
 
 // [4, 4, 4, 7, 7] -> "4 for 1–3 iterations, 7 for 4–5"
@@ -29,7 +28,9 @@ function runs(predictions) {
 }
 
 export class AblationView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
+    this.digits = [...Array(shapes.digits).keys()];
     this.iterationsInput = $('#ablation-iterations', root);
     this.iterationsLabel = $('#ablation-iterations-label', root);
     this.stepInput = $('#ablation-step', root);
@@ -46,13 +47,13 @@ export class AblationView {
     this.deltaLegend = $('#ablation-delta-legend', root);
     this.readout = $('#ablation-readout', root);
     this.grid = new TileGrid($('#ablation-delta', root), {
-      count: 32, tileW: 6, tileH: 6, cols: 8, scale: 9, gap: 5, cellMode: true,
+      count: shapes.types, tileW: shapes.grid, tileH: shapes.grid, cols: 8, scale: 9, gap: 5, cellMode: true,
       onHover: (at) => this.#hover(at), onSelect: (at) => this.#hover(at),
     });
     this.iterationsInput.addEventListener('input', () => actions.iterations(Number(this.iterationsInput.value)));
     this.stepInput.addEventListener('input', () => actions.step(Number(this.stepInput.value)));
     const picker = $('#ablation-digits', root);
-    this.digitInputs = DIGITS.map((j) => {
+    this.digitInputs = this.digits.map((j) => {
       const input = el('input', { type: 'radio', name: 'ablation-digit', value: j, id: `ablation-digit-${j}` });
       input.addEventListener('change', () => actions.digit(j));
       picker.append(el('span', { class: 'digit-option' }, input, el('label', { for: input.id, text: String(j) })));
@@ -101,7 +102,7 @@ export class AblationView {
     const pu = result.uniform.prediction;
     const pn = result.predictions[n - 1];
     let k = 0;
-    DIGITS.forEach((j) => { if (Math.abs(R[j] - U[j]) > Math.abs(R[k] - U[k])) k = j; });
+    this.digits.forEach((j) => { if (Math.abs(R[j] - U[j]) > Math.abs(R[k] - U[k])) k = j; });
     const d = R[k] - U[k];
     const all = new Set(result.predictions).size === 1
       ? `The prediction is ${pn} for every count 1–${result.predictions.length}.`
@@ -120,14 +121,14 @@ export class AblationView {
   // How far the coupling itself moved on the way to n iterations, from the per-step means.
   #moved(result, n) {
     let most = 0;
-    for (let r = 2; r <= n; r++) for (const j of DIGITS) most = Math.max(most, result.meanAbs.data[(r - 2) * 10 + j]);
+    for (let r = 2; r <= n; r++) for (const j of this.digits) most = Math.max(most, result.meanAbs.data[(r - 2) * this.s.digits + j]);
     return `Meanwhile c_ij moves by at most ${sig(most)} per step on average (from 0.1).`;
   }
 
   #captions(result, n) {
     const say = (lengths, p) => `Prediction ${p}, |v_${p}| = ${fmt(lengths[p], 3)}.`;
     setText(this.uniformCaption, say(result.uniform.lengths.data, result.uniform.prediction)
-      + ' Every primary capsule sends its vote to all 10 digits equally.');
+      + ` Every primary capsule sends its vote to all ${this.s.digits} digits equally.`);
     setText(this.routedCaption, say(slice(result.lengths, n - 1), result.predictions[n - 1])
       + (n === 1 ? ' One iteration: the same uniform coupling as on the left.' : ` After ${n} iterations of routing by agreement.`));
   }
@@ -135,8 +136,8 @@ export class AblationView {
   #bars(container, lengths, prediction) {
     const margin = (y) => ({ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: y, y1: y, line: MARGIN_LINE });
     return plot(container, [{
-      type: 'bar', x: DIGITS.map(String), y: Array.from(lengths),
-      marker: { color: DIGITS.map((j) => (j === prediction ? '#b2182b' : '#8a9bb5')) },
+      type: 'bar', x: this.digits.map(String), y: Array.from(lengths),
+      marker: { color: this.digits.map((j) => (j === prediction ? '#b2182b' : '#8a9bb5')) },
       hovertemplate: 'digit %{x}: |v| = %{y:.4f}<extra></extra>',
     }], baseLayout({
       height: 240,
@@ -149,9 +150,9 @@ export class AblationView {
   #curves(result, n) {
     const R = result.lengths.shape[0];
     const x = [...Array(R).keys()].map((r) => r + 1);
-    const traces = DIGITS.map((j) => ({
+    const traces = this.digits.map((j) => ({
       type: 'scatter', mode: 'lines+markers', name: String(j), x,
-      y: x.map((r) => result.lengths.data[(r - 1) * 10 + j]),
+      y: x.map((r) => result.lengths.data[(r - 1) * this.s.digits + j]),
       line: { color: DIGIT_COLORS[j], width: j === result.digit ? 4 : 1.3 },
       marker: { size: j === result.digit ? 7 : 4 },
       hovertemplate: `digit ${j}, %{x} iteration(s): |v| = %{y:.4f}<extra></extra>`,
@@ -173,7 +174,7 @@ export class AblationView {
     const m = maxAbs(values);
     this.grid.draw(values, diverging, -(m || 1), m || 1);
     const j = result.digit;
-    setText(this.deltaCaption, `Δc for digit ${j}, iteration ${step - 1} → ${step}: 32 capsule types (tiles) × 6×6 positions.`);
+    setText(this.deltaCaption, `Δc for digit ${j}, iteration ${step - 1} → ${step}: ${this.s.types} capsule types (tiles) × ${this.s.grid}×${this.s.grid} positions.`);
     legend(this.deltaLegend, 'diverging', -(m || 1), m || 1, 'Δc');
     setText(this.deltaRange, m ? '(±the largest |Δc| of this step)' : 'all 0: no capsule changed its coupling');
   }
@@ -182,10 +183,10 @@ export class AblationView {
     const steps = result.deltaC.shape[0];
     const x = [...Array(steps).keys()].map((k) => k + 2);
     const mean = result.meanAbs.data;
-    const traces = DIGITS.map((j) => ({
+    const traces = this.digits.map((j) => ({
       type: 'scatter', mode: 'lines+markers', name: String(j), x,
       // log axis: an exact 0 (nothing moved) cannot be drawn, so it is left out rather than faked
-      y: x.map((r) => mean[(r - 2) * 10 + j] || null),
+      y: x.map((r) => mean[(r - 2) * this.s.digits + j] || null),
       line: { color: DIGIT_COLORS[j], width: j === result.digit ? 4 : 1.3 },
       marker: { size: j === result.digit ? 7 : 4 },
       hovertemplate: `digit ${j}, step %{x}: mean |Δc| = %{y:.2e}<extra></extra>`,
@@ -204,7 +205,7 @@ export class AblationView {
   #hover(at) {
     const { result, step } = this.last;
     if (!at || !result) return;
-    const value = result.deltaC.data[(step - 2) * 1152 + at.tile * 36 + at.y * 6 + at.x];
+    const value = result.deltaC.data[(step - 2) * this.s.primary + at.tile * this.s.cells + at.y * this.s.grid + at.x];
     setText(this.readout, `Capsule type ${at.tile}, row ${at.y}, column ${at.x} → digit ${result.digit}, `
       + `iteration ${step - 1} → ${step}: Δc = ${value > 0 ? '+' : ''}${sig(value)}.`);
     this.grid.cursor = at;

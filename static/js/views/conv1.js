@@ -8,23 +8,23 @@ import { legend } from '../legend.js';
 import { baseLayout, heatmap, plot } from '../plots.js';
 import { maxAbs, slice, toRows } from '../tensor.js';
 
-const CHANNELS = 256;
 const COLS = 16;
 
 export class Conv1View {
-  constructor(root, { select }) {
+  constructor(root, { select }, shapes) {
+    this.s = shapes;
     const onSelect = (at) => select(at.tile);
     const onHover = (at) => this.#hover(at);
     this.kernelGrid = new TileGrid($('#conv1-kernels', root), {
-      count: CHANNELS, tileW: 9, tileH: 9, cols: COLS, scale: 4, gap: 3, onHover, onSelect,
+      count: shapes.conv1Channels, tileW: shapes.kernel, tileH: shapes.kernel, cols: COLS, scale: 4, gap: 3, onHover, onSelect,
     });
     this.mapGrid = new TileGrid($('#conv1-maps', root), {
-      count: CHANNELS, tileW: 20, tileH: 20, cols: COLS, scale: 2, gap: 3, onHover, onSelect,
+      count: shapes.conv1Channels, tileW: shapes.conv1Size, tileH: shapes.conv1Size, cols: COLS, scale: 2, gap: 3, onHover, onSelect,
     });
     this.channelInput = $('#conv1-channel', root);
     this.channelInput.addEventListener('change', () => {
       const k = Number(this.channelInput.value);
-      if (Number.isInteger(k) && k >= 0 && k < CHANNELS) select(k);
+      if (Number.isInteger(k) && k >= 0 && k < shapes.conv1Channels) select(k);
     });
     this.readout = $('#conv1-readout', root);
     this.kernelLegend = $('#conv1-kernel-legend', root);
@@ -75,9 +75,9 @@ export class Conv1View {
     }
     if (kernelChanged) {
       const s = this.kernelScale;
-      setText(this.kernelCaption, `Kernel ${channel} (9×9), bias ${fmt(kernels.bias.data[channel], 3)}`);
+      setText(this.kernelCaption, `Kernel ${channel} (${this.s.kernel}×${this.s.kernel}), bias ${fmt(kernels.bias.data[channel], 3)}`);
       legend(this.kernelPlotLegend, 'diverging', -s, s, 'weight');
-      pending.push(plot(this.kernelPlot, [heatmap(toRows(slice(kernels.kernels, channel), 9, 9), {
+      pending.push(plot(this.kernelPlot, [heatmap(toRows(slice(kernels.kernels, channel), this.s.kernel, this.s.kernel), {
         colorscale: diverging.plotly, zmin: -s, zmax: s,
         hovertemplate: 'row %{y}, col %{x}<br>weight %{z:.4f}<extra></extra>',
       })], squareLayout()));
@@ -85,9 +85,9 @@ export class Conv1View {
     if (maps && mapChanged) {
       // Enlarged, a map is scaled to its own maximum so that weak responses still show their shape.
       const top = this.#peak(channel);
-      setText(this.mapCaption, `Feature map ${channel} (20×20) after ReLU, scaled to its own maximum.`);
+      setText(this.mapCaption, `Feature map ${channel} (${this.s.conv1Size}×${this.s.conv1Size}) after ReLU, scaled to its own maximum.`);
       legend(this.mapPlotLegend, 'sequential', 0, top || 1, 'activation');
-      pending.push(plot(this.mapPlot, [heatmap(toRows(slice(maps, channel), 20, 20), {
+      pending.push(plot(this.mapPlot, [heatmap(toRows(slice(maps, channel), this.s.conv1Size, this.s.conv1Size), {
         colorscale: sequential.plotly, zmin: 0, zmax: top || 1,
         hovertemplate: 'row %{y}, col %{x}<br>activation %{z:.3f}<extra></extra>',
       })], squareLayout()));

@@ -7,10 +7,11 @@ import { legend } from '../legend.js';
 import { baseLayout, heatmap, plot } from '../plots.js';
 import { maxAbs, toRows } from '../tensor.js';
 
-const DIGITS = [...Array(10).keys()];
 
 export class DigitCapsView {
-  constructor(root) {
+  constructor(root, shapes) {
+    this.s = shapes;
+    this.digits = [...Array(shapes.digits).keys()];
     this.prediction = $('#prediction', root);
     this.detail = $('#prediction-detail', root);
     this.lengthsPlot = $('#digit-lengths', root);
@@ -40,8 +41,8 @@ export class DigitCapsView {
     const [l9, a9] = margin(0.9, 'm⁺ = 0.9');
     const [l1, a1] = margin(0.1, 'm⁻ = 0.1');
     return plot(this.lengthsPlot, [{
-      type: 'bar', x: DIGITS.map(String), y: lengths,
-      marker: { color: DIGITS.map((j) => (j === prediction ? '#b2182b' : '#8a9bb5')) },
+      type: 'bar', x: this.digits.map(String), y: lengths,
+      marker: { color: this.digits.map((j) => (j === prediction ? '#b2182b' : '#8a9bb5')) },
       hovertemplate: 'digit %{x}: |v| = %{y:.3f}<extra></extra>',
     }], baseLayout({
       height: 260,
@@ -55,9 +56,9 @@ export class DigitCapsView {
   #vectors(vectors) {
     const s = maxAbs(vectors.data) || 1;
     legend(this.vectorsLegend, 'diverging', -s, s, 'component');
-    return plot(this.vectorsPlot, [heatmap(toRows(vectors.data, 10, 16), {
+    return plot(this.vectorsPlot, [heatmap(toRows(vectors.data, this.s.digits, this.s.dim), {
       colorscale: diverging.plotly, zmin: -s, zmax: s,
-      x: [...Array(16).keys()].map((d) => d + 1), y: DIGITS,
+      x: [...Array(this.s.dim).keys()].map((d) => d + 1), y: this.digits,
       hovertemplate: 'digit %{y}, dimension %{x}: %{z:.3f}<extra></extra>',
     })], baseLayout({
       height: 300,

@@ -29,11 +29,14 @@ export const isIdentity = (transform) => Object.entries(TRANSFORMS).every(([name
 const MARGIN_LINE = { color: '#57606a', dash: 'dash', width: 1 };
 const BEFORE = '#afb8c1'; // the untransformed bars: grey, so the transformed colour reads as "now"
 const AFTER = '#0969da';
-const DIGIT_LABELS = [...Array(10).keys()].map(String);
-const DIM_LABELS = [...Array(16).keys()].map((k) => `d${k}`);
+// Dimensions are numbered 1..16 everywhere on the page.
+const dimLabels = (n) => [...Array(n).keys()].map((k) => `d${k + 1}`);
 
 export class EquivarianceView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
+    this.digitLabels = [...Array(shapes.digits).keys()].map(String);
+    this.dimLabels = dimLabels(shapes.dim);
     this.original = $('#equivariance-original', root);
     this.transformed = $('#equivariance-transformed', root);
     this.readout = $('#equivariance-readout', root);
@@ -82,10 +85,10 @@ export class EquivarianceView {
     }
     this.sweepButton.disabled = !ready || sweeping;
     this.resetButton.disabled = !ready;
-    if (original !== this.last.original && original) drawImage(this.original, original.data, 28, 28, grayscale, 0, 1);
+    if (original !== this.last.original && original) drawImage(this.original, original.data, this.s.image, this.s.image, grayscale, 0, 1);
     if (result !== this.last.result || original !== this.last.original) {
       const image = result?.input ?? original;
-      if (image) drawImage(this.transformed, image.data, 28, 28, grayscale, 0, 1);
+      if (image) drawImage(this.transformed, image.data, this.s.image, this.s.image, grayscale, 0, 1);
     }
     setText(this.readout, error ?? this.#readout(ready, result, busy));
     this.readout.classList.toggle('is-error', Boolean(error));
@@ -117,26 +120,26 @@ export class EquivarianceView {
   #response(reference, now) {
     const d = reference.prediction;
     const before = Array.from(reference.lengths);
-    const dimsBefore = Array.from(reference.vectors.data.subarray(d * 16, d * 16 + 16));
+    const dimsBefore = Array.from(reference.vectors.data.subarray(d * this.s.dim, (d + 1) * this.s.dim));
     const bars = (name, x, y, color, what) => ({
       type: 'bar', name, x, y, marker: { color }, hovertemplate: `${what} %{x}, ${name}: %{y:.4f}<extra></extra>`,
     });
-    const lengths = [bars('untransformed', DIGIT_LABELS, before, BEFORE, 'digit')];
-    const dims = [bars('untransformed', DIM_LABELS, dimsBefore, BEFORE, 'dimension')];
+    const lengths = [bars('untransformed', this.digitLabels, before, BEFORE, 'digit')];
+    const dims = [bars('untransformed', this.dimLabels, dimsBefore, BEFORE, 'dimension')];
     if (now) {
       const after = Array.from(now.lengths);
-      const dimsAfter = Array.from(now.vectors.data.subarray(d * 16, d * 16 + 16));
-      lengths.push(bars('transformed', DIGIT_LABELS, after, AFTER, 'digit'));
-      dims.push(bars('transformed', DIM_LABELS, dimsAfter, AFTER, 'dimension'));
+      const dimsAfter = Array.from(now.vectors.data.subarray(d * this.s.dim, (d + 1) * this.s.dim));
+      lengths.push(bars('transformed', this.digitLabels, after, AFTER, 'digit'));
+      dims.push(bars('transformed', this.dimLabels, dimsAfter, AFTER, 'dimension'));
       const moved = Math.hypot(...dimsAfter.map((v, k) => v - dimsBefore[k]));
       const p = now.prediction;
       setText(this.responseLengthsCaption, `|v_${d}| ${fmt(before[d], 3)} untransformed (grey), ${fmt(after[d], 3)} transformed `
         + `(blue); the transformed input is read as ${p}${p === d ? '' : `, not ${d}`}.`);
-      setText(this.responseDimsCaption, `The 16 dimensions of v_${d}, untransformed (grey) and transformed (blue): `
+      setText(this.responseDimsCaption, `The ${this.s.dim} dimensions of v_${d}, untransformed (grey) and transformed (blue): `
         + `they moved by ${fmt(moved, 3)} in all (the distance between the two vectors).`);
     } else {
-      setText(this.responseLengthsCaption, `The 10 capsule lengths of the untransformed input (grey); the transformed ones follow.`);
-      setText(this.responseDimsCaption, `The 16 dimensions of v_${d} for the untransformed input (grey); the transformed ones follow.`);
+      setText(this.responseLengthsCaption, `The ${this.s.digits} capsule lengths of the untransformed input (grey); the transformed ones follow.`);
+      setText(this.responseDimsCaption, `The ${this.s.dim} dimensions of v_${d} for the untransformed input (grey); the transformed ones follow.`);
     }
     const layout = (title, extra) => baseLayout({
       height: 220, barmode: 'group', bargap: 0.25, showlegend: false,
@@ -155,10 +158,10 @@ export class EquivarianceView {
 
   #lengths({ parameter, values, lengths, digit }) {
     const traces = [];
-    for (let j = 0; j < 10; j++) {
+    for (let j = 0; j < this.s.digits; j++) {
       traces.push({
         type: 'scatter', mode: 'lines', name: String(j), x: values,
-        y: values.map((_, i) => lengths.data[i * 10 + j]),
+        y: values.map((_, i) => lengths.data[i * this.s.digits + j]),
         line: { color: DIGIT_COLORS[j], width: j === digit ? 4 : 1.2 },
         hovertemplate: `digit ${j}, ${parameter} %{x}: |v| = %{y:.3f}<extra></extra>`,
       });
@@ -175,12 +178,12 @@ export class EquivarianceView {
   }
 
   #dims({ parameter, values, vectors, digit }) {
-    setText(this.dimsCaption, `The 16 dimensions of digit capsule ${digit} (the prediction at the untransformed input) across the sweep.`);
+    setText(this.dimsCaption, `The ${this.s.dim} dimensions of digit capsule ${digit} (the prediction at the untransformed input) across the sweep.`);
     const traces = [];
-    for (let k = 0; k < 16; k++) {
+    for (let k = 0; k < this.s.dim; k++) {
       traces.push({
         type: 'scatter', mode: 'lines', name: `d${k}`, x: values,
-        y: values.map((_, i) => vectors.data[(i * 10 + digit) * 16 + k]),
+        y: values.map((_, i) => vectors.data[(i * this.s.digits + digit) * this.s.dim + k]),
         line: { width: 1.2 },
         hovertemplate: `d${k}, ${parameter} %{x}: %{y:.3f}<extra></extra>`,
       });
@@ -197,8 +200,8 @@ export class EquivarianceView {
   #strip({ parameter, values, images }) {
     const show = TRANSFORMS[parameter].show;
     const figures = values.map((v, i) => {
-      const canvas = el('canvas', { class: 'pixelated', width: 28, height: 28, role: 'img', 'aria-label': `${parameter} ${show(v)}` });
-      drawImage(canvas, images.data.subarray(i * 784, (i + 1) * 784), 28, 28, grayscale, 0, 1);
+      const canvas = el('canvas', { class: 'pixelated', width: this.s.image, height: this.s.image, role: 'img', 'aria-label': `${parameter} ${show(v)}` });
+      drawImage(canvas, images.data.subarray(i * this.s.pixels, (i + 1) * this.s.pixels), this.s.image, this.s.image, grayscale, 0, 1);
       return el('figure', {}, canvas, el('figcaption', { text: show(v) }));
     });
     this.strip.replaceChildren(...figures);

@@ -11,7 +11,6 @@ import { legend } from '../legend.js';
 import { fieldBox, fieldText, outlineFields } from '../receptiveField.js';
 import { maxAbs, max } from '../tensor.js';
 
-const DIGITS = 10;
 const ALPHA = 0.62; // enough colour to read the scale, enough grey to see the strokes beneath
 const MODES = {
   map: { label: 'evidence c·|u|', key: 'map' },
@@ -26,7 +25,8 @@ function radio(group, name, value, text, onChange) {
 }
 
 export class EvidenceView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
     this.actions = actions;
     this.readout = $('#evidence-readout', root);
     this.legend = $('#evidence-legend', root);
@@ -48,7 +48,7 @@ export class EvidenceView {
     this.modeInputs = Object.fromEntries(Object.entries(MODES).map(([m, { label }]) =>
       [m, radio(modes, 'evidence-mode', m, label, (v) => actions.mode(v))]));
     const picker = $('#evidence-second', root);
-    this.secondInputs = Array.from({ length: DIGITS }, (_, j) =>
+    this.secondInputs = Array.from({ length: shapes.digits }, (_, j) =>
       radio(picker, 'evidence-second', j, String(j), (v) => actions.second(Number(v))));
     this.last = {};
   }
@@ -77,8 +77,8 @@ export class EvidenceView {
     this.detail.hidden = true;
     for (const panel of this.panels) {
       panel.list.replaceChildren();
-      outlineFields(panel.rf, []);
-      if (input) drawImage(panel.map, input.data, 28, 28, grayscale, 0, 1);
+      outlineFields(panel.rf, [], this.s.image);
+      if (input) drawImage(panel.map, input.data, this.s.image, this.s.image, grayscale, 0, 1);
     }
   }
 
@@ -87,7 +87,7 @@ export class EvidenceView {
     if (busy || !result) return 'finding where the evidence came from…';
     const [a, b] = result.digits;
     const part = (d) => `digit ${d.digit} Σ c·|u| = ${fmt(d.total, 1)}`;
-    return `Evidence received from the 1152 primary capsules: ${part(a)}${b ? `; ${part(b)}` : ''}.`;
+    return `Evidence received from the ${this.s.primary} primary capsules: ${part(a)}${b ? `; ${part(b)}` : ''}.`;
   }
 
   // Both pictures on one scale, so the colours compare between the two digits.
@@ -106,7 +106,7 @@ export class EvidenceView {
       const d = result.digits[n];
       panel.root.hidden = !d;
       if (!d) return;
-      drawOverlay(panel.map, input.data, d[key].data, 28, 28, map, lo, top, ALPHA);
+      drawOverlay(panel.map, input.data, d[key].data, this.s.image, this.s.image, map, lo, top, ALPHA);
       const role = d.digit === result.prediction ? 'predicted' : 'second digit';
       setText(panel.caption, `Digit ${d.digit} (${role}): |v| = ${fmt(result.lengths[d.digit], 3)}, Σ c·|u| = ${fmt(d.total, 2)}.`);
       panel.map.setAttribute('aria-label', `${MODES[mode].label} for digit ${d.digit}, over the input`);
@@ -121,12 +121,11 @@ export class EvidenceView {
         return;
       }
       panel.list.replaceChildren(...d.top.map((t) => {
-        const button = el('button', {
-          type: 'button', 'aria-pressed': 'false', dataset: { capsule: t.capsule },
-          'aria-label': `capsule ${t.capsule}: type ${t.type}, row ${t.row}, column ${t.col}, `
-            + `c ${fmt(t.c, 3)}, length ${fmt(t.length, 3)}, weight ${fmt(t.weight, 3)}`,
-        }, el('span', { text: `type ${t.type} (${t.row}, ${t.col}) · c ${fmt(t.c, 3)} · |u| ${fmt(t.length, 2)}` }),
-        el('span', { class: 'ev-weight', text: fmt(t.weight, 3) }));
+        // The accessible name is the visible text (with a hidden "capsule n" before it), never a different label.
+        const button = el('button', { type: 'button', 'aria-pressed': 'false', dataset: { capsule: t.capsule } },
+          el('span', { class: 'visually-hidden', text: `capsule ${t.capsule}: ` }),
+          el('span', { text: `type ${t.type} (${t.row}, ${t.col}) · c ${fmt(t.c, 3)} · |u| ${fmt(t.length, 2)}` }),
+          el('span', { class: 'ev-weight', text: fmt(t.weight, 3) }));
         button.addEventListener('click', () => this.actions.select(t.capsule));
         return el('li', {}, button);
       }));
@@ -141,7 +140,7 @@ export class EvidenceView {
     const entry = result.digits.flatMap((d) => d.top).find((t) => t.capsule === capsule);
     this.detail.hidden = !votes || !entry;
     const box = entry && field ? fieldBox(field, entry.row, entry.col) : null;
-    for (const panel of this.panels) outlineFields(panel.rf, box ? [box] : []);
+    for (const panel of this.panels) outlineFields(panel.rf, box ? [box] : [], this.s.image);
     if (!votes || !entry) return;
     setText(this.capsuleText, `Capsule ${capsule}: type ${entry.type}, grid row ${entry.row}, column ${entry.col}`
       + `${box ? ` (${fieldText(box)})` : ''}, |u| = ${fmt(entry.length, 3)}.`);
@@ -151,9 +150,9 @@ export class EvidenceView {
     const m = maxAbs(votes.u_hat.data) || 1;
     legend(this.votesLegend, 'diverging', -m, m);
     const c = votes.c[votes.c.length - 1];
-    this.votes.replaceChildren(...Array.from({ length: DIGITS }, (_, j) => {
-      const strip = el('canvas', { class: 'pixelated', width: 16, height: 1, role: 'img', 'aria-label': `the 16 numbers of û for digit ${j}` });
-      drawImage(strip, votes.u_hat.data.subarray(j * 16, (j + 1) * 16), 16, 1, diverging, -m, m);
+    this.votes.replaceChildren(...Array.from({ length: this.s.digits }, (_, j) => {
+      const strip = el('canvas', { class: 'pixelated', width: this.s.dim, height: 1, role: 'img', 'aria-label': `the ${this.s.dim} numbers of û for digit ${j}` });
+      drawImage(strip, votes.u_hat.data.subarray(j * this.s.dim, (j + 1) * this.s.dim), this.s.dim, 1, diverging, -m, m);
       return el('tr', { class: j === prediction || j === second ? 'is-chosen' : null },
         el('th', { scope: 'row', text: String(j) }), el('td', {}, strip),
         el('td', { text: fmt(votes.u_hat_lengths[j], 3) }), el('td', { text: fmt(c[j], 3) }));

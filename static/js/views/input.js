@@ -31,8 +31,9 @@ function bitmapBackdrop(bitmap) {
 }
 
 export class InputView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
     this.actions = actions;
+    this.side = shapes.image;
     this.padCanvas = $('#pad', root);
     this.overlay = $('#pad-overlay', root);
     this.overlay.width = this.padCanvas.width = 280;
@@ -116,7 +117,8 @@ export class InputView {
   pickSample(sample) {
     this.#clearOverlay();
     this.given = { kind: 'sample', id: sample.id };
-    this.pad.showBackdrop(grayBackdrop(sample.image.data, 28, 28, 1));
+    this.pad.showBackdrop(grayBackdrop(sample.image.data, this.side, this.side, 1));
+    this.#markSelected(sample.id);
     setText(this.caption, `What you give: MNIST test image #${sample.index}, labelled ${sample.label}.`);
     this.actions.sample(sample.id);
   }
@@ -139,7 +141,8 @@ export class InputView {
 
   #analysis(analysis) {
     if (!analysis) return;
-    drawImage(this.seen, analysis.input.data, 28, 28, grayscale, 0, 1);
+    drawImage(this.seen, analysis.input.data, this.side, this.side, grayscale, 0, 1);
+    if (analysis.source !== 'sample') this.#markSelected(null);
     this.facts.replaceChildren();
     const fact = (name, value) => this.facts.append(el('dt', { text: name }), el('dd', { text: value }));
     fact('Prediction', `${analysis.prediction} (length ${analysis.lengths[analysis.prediction].toFixed(2)})`);
@@ -152,7 +155,7 @@ export class InputView {
       fact('Ink box', `${r - l} × ${b - t} px at (${l}, ${t})`);
       this.#inkBox(p);
     } else {
-      fact('Preprocessing', 'none: already a 28×28 MNIST image');
+      fact('Preprocessing', `none: already a ${this.side}×${this.side} MNIST image`);
     }
   }
 
@@ -175,16 +178,51 @@ export class InputView {
     this.overlay.getContext('2d').clearRect(0, 0, 280, 280);
   }
 
+  // One tab stop (roving tabindex): arrow keys move through the thumbnails, Home / End jump, Enter or
+  // Space picks; the picked digit is aria-selected and outlined.
   #gallery(samples) {
     this.gallery.replaceChildren();
+    this.thumbs = [];
     for (const sample of samples ?? []) {
-      const thumb = el('canvas', { class: 'pixelated', width: 28, height: 28 });
-      drawImage(thumb, sample.image.data, 28, 28, grayscale, 0, 1);
+      const thumb = el('canvas', { class: 'pixelated', width: this.side, height: this.side });
+      drawImage(thumb, sample.image.data, this.side, this.side, grayscale, 0, 1);
       const wrong = sample.note === 'misclassified';
       const label = `MNIST test #${sample.index}, a ${sample.label}` + (wrong ? `, misclassified as ${sample.predicted}` : '');
-      const button = el('button', { type: 'button', class: wrong ? 'thumb wrong' : 'thumb', 'aria-label': label, title: label }, thumb);
+      const button = el('button', {
+        type: 'button', role: 'option', class: wrong ? 'thumb wrong' : 'thumb', 'aria-label': label, title: label,
+        'aria-selected': 'false', tabindex: this.thumbs.length ? '-1' : '0', dataset: { id: sample.id },
+      }, thumb);
       button.addEventListener('click', () => this.pickSample(sample));
       this.gallery.append(button);
+      this.thumbs.push(button);
+    }
+    if (this.galleryKeys) return;
+    this.galleryKeys = true;
+    this.gallery.addEventListener('keydown', (e) => this.#galleryKey(e));
+  }
+
+  #galleryKey(e) {
+    const at = this.thumbs.indexOf(document.activeElement);
+    if (at < 0) return;
+    const first = this.thumbs[0].offsetTop;
+    const cols = Math.max(1, this.thumbs.filter((t) => t.offsetTop === first).length);
+    const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -cols, ArrowDown: cols, Home: -at, End: this.thumbs.length - 1 - at };
+    if (e.key in moves) {
+      e.preventDefault();
+      this.#focusThumb(Math.min(this.thumbs.length - 1, Math.max(0, at + moves[e.key])));
+    }
+  }
+
+  #focusThumb(i) {
+    this.thumbs.forEach((t, k) => t.setAttribute('tabindex', k === i ? '0' : '-1'));
+    this.thumbs[i].focus();
+  }
+
+  #markSelected(id) {
+    for (const t of this.thumbs ?? []) {
+      const on = t.dataset.id === id;
+      t.setAttribute('aria-selected', String(on));
+      if (on) this.thumbs.forEach((u) => u.setAttribute('tabindex', u === t ? '0' : '-1'));
     }
   }
 }

@@ -21,7 +21,12 @@ export class ModelPanelView {
     if (!model) return;
     const m = model.manifest;
     const params = model.parameters?.total;
-    setText(this.summary, `${model.name}: ${params ? `${(params / 1e6).toFixed(2)} M parameters` : ''}, `
+    // One compact line on the first screen; the rest waits behind "How it was trained".
+    const accuracy = Number.isFinite(m?.test_accuracy)
+      ? `${percent(m.test_accuracy)} on ${m.test_n ? m.test_n.toLocaleString('en') : 'the'} MNIST test images (paper: 99.75 %), ` : '';
+    const weights = model.untrained ? 'weights randomly initialised (--allow-untrained), '
+      : m ? '' : 'trained weights without a manifest.json, ';
+    setText(this.summary, `${model.name}: ${weights}${params ? `${(params / 1e6).toFixed(2)} M parameters, ` : ''}${accuracy}`
       + `${model.primary_capsules} primary capsules, ${model.routing_iterations_default} routing iterations by default, `
       + `running on ${model.device}.`);
     const facts = [];
@@ -42,7 +47,7 @@ export class ModelPanelView {
     }
     const perClass = m?.per_class_accuracy;
     const values = Array.isArray(perClass) ? perClass : perClass ? Object.values(perClass) : [];
-    this.classes.hidden = values.length !== 10;
+    this.classes.hidden = values.length !== model.config.digit_count;
     this.classList.replaceChildren(...values.map((v, j) => el('li', { text: `${j}: ${percent(v, 1)}` })));
   }
 }

@@ -27,13 +27,13 @@ function ramp(color) {
 }
 const RAMPS = COLORS.map(ramp);
 
-// input, a, b: 784 values in [0, 1]. Each pixel: the dimmed grey input, covered by the reconstructions'
+// input, a, b: side × side values in [0, 1]. Each pixel: the dimmed grey input, covered by the reconstructions'
 // colours in proportion to the stronger one; the colour is the a/b-weighted sum of the two.
-function drawOverlay(canvas, input, a, b) {
+function drawOverlay(canvas, input, a, b, side) {
   const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(28, 28);
+  const img = ctx.createImageData(side, side);
   const out = img.data;
-  for (let i = 0; i < 784; i++) {
+  for (let i = 0; i < side * side; i++) {
     const wa = Math.min(1, Math.max(0, a[i]));
     const wb = Math.min(1, Math.max(0, b[i]));
     const alpha = Math.max(wa, wb);
@@ -48,7 +48,8 @@ function drawOverlay(canvas, input, a, b) {
 }
 
 export class OverlapView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
     this.root = root;
     this.first = $('#overlap-first', root);
     this.second = $('#overlap-second', root);
@@ -96,7 +97,7 @@ export class OverlapView {
   #options(samples) {
     const walk = el('option', { value: WALK, text: 'the walk’s current input' });
     const groups = [];
-    for (let d = 0; d < 10; d++) {
+    for (let d = 0; d < this.s.digits; d++) {
       const group = el('optgroup', { label: `digit ${d}` });
       for (const s of samples ?? []) {
         if (s.label !== d) continue;
@@ -110,13 +111,13 @@ export class OverlapView {
   }
 
   #draw(r) {
-    drawImage(this.input, r.input.data, 28, 28, grayscale, 0, 1);
-    drawImage(this.firstPart, r.parts.data.subarray(0, 784), 28, 28, grayscale, 0, 1);
-    drawImage(this.secondPart, r.parts.data.subarray(784), 28, 28, grayscale, 0, 1);
-    const images = [r.reconstructions.data.subarray(0, 784), r.reconstructions.data.subarray(784)];
-    drawOverlay(this.overlay, r.input.data, images[0], images[1]);
+    drawImage(this.input, r.input.data, this.s.image, this.s.image, grayscale, 0, 1);
+    drawImage(this.firstPart, r.parts.data.subarray(0, this.s.pixels), this.s.image, this.s.image, grayscale, 0, 1);
+    drawImage(this.secondPart, r.parts.data.subarray(this.s.pixels), this.s.image, this.s.image, grayscale, 0, 1);
+    const images = [r.reconstructions.data.subarray(0, this.s.pixels), r.reconstructions.data.subarray(this.s.pixels)];
+    drawOverlay(this.overlay, r.input.data, images[0], images[1], this.s.image);
     r.top2.forEach((t, k) => {
-      drawImage(this.recons[k], images[k], 28, 28, RAMPS[k], 0, 1);
+      drawImage(this.recons[k], images[k], this.s.image, this.s.image, RAMPS[k], 0, 1);
       const which = k === 0 ? 'Longest' : 'Second-longest';
       setText(this.reconCaptions[k], `${which} capsule: ${t.digit} (|v| ${fmt(t.length, 2)}), decoded alone.`);
     });
@@ -137,7 +138,7 @@ export class OverlapView {
 
   #bars() {
     this.barRows = [];
-    for (let d = 0; d < 10; d++) {
+    for (let d = 0; d < this.s.digits; d++) {
       const fill = el('span', { class: 'ov-fill' });
       const value = el('span', { class: 'ov-value', text: '–' });
       const tag = el('span', { class: 'ov-tag' });

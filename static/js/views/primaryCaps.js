@@ -7,14 +7,12 @@ import { $, el, fmt, setText } from '../dom.js';
 import { drawImage, drawVectorBars, TileGrid } from '../draw.js';
 import { fieldBox, fieldText, outlineFields } from '../receptiveField.js';
 
-const TYPES = 32;
-const GRID = 6;
-const DIM = 8;
 
 export class PrimaryCapsView {
-  constructor(root) {
+  constructor(root, shapes) {
+    this.s = shapes;
     this.grid = new TileGrid($('#primary-lengths', root), {
-      count: TYPES, tileW: GRID, tileH: GRID, cols: 8, scale: 12, gap: 6, cellMode: true,
+      count: shapes.types, tileW: shapes.grid, tileH: shapes.grid, cols: 8, scale: 12, gap: 6, cellMode: true,
       onHover: (at) => at && this.#show(at),
       onSelect: (at) => this.#show(at),
     });
@@ -32,7 +30,7 @@ export class PrimaryCapsView {
     if (lengths === this.last.lengths && input === this.last.input && field === this.last.field) return;
     this.last = { input, lengths, vectors, field };
     if (!lengths) return;
-    drawImage(this.input, input.data, 28, 28, grayscale, 0, 1);
+    drawImage(this.input, input.data, this.s.image, this.s.image, grayscale, 0, 1);
     this.grid.draw(lengths.data, sequential, 0, 1);
     const at = this.grid.selected ?? this.#longest(lengths.data);
     this.grid.setSelected(at);
@@ -42,20 +40,20 @@ export class PrimaryCapsView {
   #longest(values) {
     let best = 0;
     for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-    const tile = Math.floor(best / (GRID * GRID));
-    const cell = best % (GRID * GRID);
-    return { tile, x: cell % GRID, y: Math.floor(cell / GRID) };
+    const tile = Math.floor(best / this.s.cells);
+    const cell = best % this.s.cells;
+    return { tile, x: cell % this.s.grid, y: Math.floor(cell / this.s.grid) };
   }
 
   #show({ tile, x, y }) {
     const { lengths, vectors, field } = this.last;
     if (!lengths) return;
-    const cell = tile * GRID * GRID + y * GRID + x;
-    const u = vectors.data.subarray(cell * DIM, (cell + 1) * DIM);
+    const cell = tile * this.s.cells + y * this.s.grid + x;
+    const u = vectors.data.subarray(cell * this.s.primaryDim, (cell + 1) * this.s.primaryDim);
     const box = field ? fieldBox(field, y, x) : null;
     setText(this.readout, `Capsule type ${tile}, grid row ${y}, column ${x}${box ? ` (${fieldText(box)})` : ''}: `
       + `length ${fmt(lengths.data[cell], 3)}.`);
-    outlineFields(this.field, box ? [box] : []);
+    outlineFields(this.field, box ? [box] : [], this.s.image);
     drawVectorBars(this.bars, u);
     this.numbers.replaceChildren(...Array.from(u, (v, i) => el('li', { text: `u${i + 1} = ${fmt(v, 3)}` })));
   }

@@ -10,25 +10,24 @@ import { downloadCanvas } from '../download.js';
 import { drawImage } from '../draw.js';
 import { drawHistogram } from './sliderHistogram.js';
 
-const DIM = 16;
-const PNG_SCALE = 10; // the 28×28 reconstruction is saved as 280×280
+const PNG_SCALE = 10; // the reconstruction is saved 10x (280×280 for MNIST)
 
 // Perturbation grid layout, in canvas pixels.
 const SCALE = 2;
 const GAP = 2;
-const PITCH = 28 * SCALE + GAP;
 const LEFT = 44;
 const TOP = 24;
 
 export class ReconstructionView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
     this.image = $('#reconstruction-image', root);
     this.caption = $('#reconstruction-caption', root);
     this.digitSelect = $('#reconstruction-digit', root);
     this.grid = $('#perturbations', root);
     this.rangesNote = $('#lab-ranges-note', root);
     this.message = $('#lab-message', root);
-    for (let j = 0; j < 10; j++) this.digitSelect.append(el('option', { value: j, text: `digit ${j}` }));
+    for (let j = 0; j < shapes.digits; j++) this.digitSelect.append(el('option', { value: j, text: `digit ${j}` }));
     this.digitSelect.addEventListener('change', () => actions.digit(Number(this.digitSelect.value)));
     $('#reconstruction-reset', root).addEventListener('click', () => actions.reset());
     $('#lab-copy-link', root).addEventListener('click', () => actions.copyLink());
@@ -45,12 +44,12 @@ export class ReconstructionView {
     this.sliders = [];
     this.outputs = [];
     this.histograms = [];
-    for (let k = 0; k < DIM; k++) {
+    for (let k = 0; k < this.s.dim; k++) {
       const id = `reconstruction-dim-${k + 1}`;
       const slider = el('input', { type: 'range', id, step: 0.01, min: -0.25, max: 0.25, value: 0 });
       const output = el('output', { for: id, class: 'slider-value' });
       const histogram = el('canvas', { class: 'slider-hist', width: 240, height: 20, 'aria-hidden': 'true' });
-      slider.addEventListener('input', () => actions.slide(k, Number(slider.value)));
+      slider.addEventListener('input', (e) => actions.slide(k, Number(slider.value), e.timeStamp));
       box.append(el('div', { class: 'slider' }, el('label', { for: id, text: `Dimension ${k + 1}` }),
         el('div', { class: 'slider-track' }, histogram, slider), output));
       this.sliders.push(slider);
@@ -82,7 +81,7 @@ export class ReconstructionView {
     }
     if (this.digitSelect.value !== String(digit)) this.digitSelect.value = String(digit);
     if (image && image !== this.last.image) {
-      drawImage(this.image, image, 28, 28, grayscale, 0, 1);
+      drawImage(this.image, image, this.s.image, this.s.image, grayscale, 0, 1);
       const moved = vector.some((v, k) => Math.abs(v - base[k]) > 1e-9);
       setText(this.caption, `Decoded from digit capsule ${digit}${digit === prediction ? ' (the prediction)' : ''}`
         + (moved ? ', sliders moved.' : '.'));
@@ -111,26 +110,27 @@ export class ReconstructionView {
     const digit = this.last.digit;
     if (digit === undefined || !canvas.width) return;
     const name = what === 'reconstruction' ? `reconstruction-digit${digit}-280px.png`
-      : `perturbations-digit${digit}-rows-dimension1-16-columns-shift-0.25-to+0.25.png`;
+      : `perturbations-digit${digit}-rows-dimension1-${this.s.dim}-columns-shift-0.25-to+0.25.png`;
     downloadCanvas(canvas, name, scale);
   }
 
   #grid(perturbations) {
     if (!perturbations) return;
     const { images, steps } = perturbations;
+    const PITCH = this.s.image * SCALE + GAP;
     const n = steps.length;
     const canvas = this.grid;
     canvas.width = LEFT + n * PITCH;
-    canvas.height = TOP + DIM * PITCH;
+    canvas.height = TOP + this.s.dim * PITCH;
     const ctx = canvas.getContext('2d');
     ctx.fillStyle = '#ffffff';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     const tile = document.createElement('canvas');
     ctx.imageSmoothingEnabled = false;
-    for (let k = 0; k < DIM; k++) {
+    for (let k = 0; k < this.s.dim; k++) {
       for (let s = 0; s < n; s++) {
-        const offset = (k * n + s) * 784;
-        drawImage(tile, images.data.subarray(offset, offset + 784), 28, 28, grayscale, 0, 1, SCALE);
+        const offset = (k * n + s) * this.s.pixels;
+        drawImage(tile, images.data.subarray(offset, offset + this.s.pixels), this.s.image, this.s.image, grayscale, 0, 1, SCALE);
         ctx.drawImage(tile, LEFT + s * PITCH, TOP + k * PITCH);
       }
     }
@@ -138,7 +138,7 @@ export class ReconstructionView {
     ctx.font = '15px system-ui, sans-serif';
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (let k = 0; k < DIM; k++) ctx.fillText(`d${k + 1}`, LEFT - 6, TOP + k * PITCH + PITCH / 2);
+    for (let k = 0; k < this.s.dim; k++) ctx.fillText(`d${k + 1}`, LEFT - 6, TOP + k * PITCH + PITCH / 2);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'alphabetic';
     for (let s = 0; s < n; s++) {

@@ -9,16 +9,15 @@ import { legend } from '../legend.js';
 import { baseLayout, plot } from '../plots.js';
 import { slice } from '../tensor.js';
 
-const DIGITS = 10;
-const CELLS = 32 * 6 * 6;
 // Tableau 10: distinguishable lines for ten digits, also for common colour-vision deficiencies.
 export const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 export class RoutingView {
-  constructor(root, actions) {
+  constructor(root, actions, shapes) {
+    this.s = shapes;
     const grid = (id) => new TileGrid($(id, root), {
-      count: 32, tileW: 6, tileH: 6, cols: 8, scale: 9, gap: 5, cellMode: true,
+      count: shapes.types, tileW: shapes.grid, tileH: shapes.grid, cols: 8, scale: 9, gap: 5, cellMode: true,
       onHover: (at) => this.#hover(at), onSelect: (at) => this.#hover(at),
     });
     this.cGrid = grid('#routing-c');
@@ -35,14 +34,14 @@ export class RoutingView {
     this.massPlot = $('#routing-mass', root);
     this.iterationsInput.addEventListener('change', () => {
       const n = Math.round(Number(this.iterationsInput.value));
-      if (n >= 1 && n <= 10) actions.iterations(n);
+      if (n >= 1 && n <= shapes.iterationsMax) actions.iterations(n);
       else this.iterationsInput.value = String(this.last.iterations ?? 3);
     });
     this.uniformInput.addEventListener('change', () => actions.uniform(this.uniformInput.checked));
     this.stepInput.addEventListener('input', () => actions.step(Number(this.stepInput.value) - 1));
     const picker = $('#routing-digits', root);
     this.digitInputs = [];
-    for (let j = 0; j < DIGITS; j++) {
+    for (let j = 0; j < shapes.digits; j++) {
       const input = el('input', { type: 'radio', name: 'routing-digit', value: j, id: `routing-digit-${j}` });
       input.addEventListener('change', () => actions.digit(j));
       this.digitInputs.push(input);
@@ -69,7 +68,7 @@ export class RoutingView {
     this.cGrid.draw(slice(it.c, digit), sequential, 0, 1);
     const a = it.agreement.scale * 127 || 1; // int8 encoding: the largest |agreement| is 127 steps
     this.agreementGrid.draw(slice(it.agreement, digit), diverging, -a, a);
-    setText(this.cCaption, `c_ij for digit ${digit}, iteration ${step + 1}. Each capsule's c_ij sum to 1 over the 10 digits.`);
+    setText(this.cCaption, `c_ij for digit ${digit}, iteration ${step + 1}. Each capsule's c_ij sum to 1 over the ${this.s.digits} digits.`);
     legend(this.cLegend, 'sequential', 0, 1, 'c_ij');
     setText(this.agreementCaption, `Agreement û_j|i · v_j for digit ${digit}, iteration ${step + 1}.`);
     legend(this.agreementLegend, 'diverging', -a, a, 'û·v');
@@ -81,9 +80,9 @@ export class RoutingView {
     const { routing, step, digit } = this.last;
     if (!at || !routing) return;
     const it = routing[step];
-    const cell = at.tile * 36 + at.y * 6 + at.x;
-    const c = it.c.data[digit * CELLS + cell];
-    const agreement = it.agreement.data[digit * CELLS + cell];
+    const cell = at.tile * this.s.cells + at.y * this.s.grid + at.x;
+    const c = it.c.data[digit * this.s.primary + cell];
+    const agreement = it.agreement.data[digit * this.s.primary + cell];
     setText(this.readout, `Capsule type ${at.tile}, row ${at.y}, column ${at.x} → digit ${digit}, iteration ${step + 1}: `
       + `c = ${fmt(c, 3)}, agreement = ${sig(agreement)}.`);
     this.cGrid.cursor = at;
@@ -95,7 +94,7 @@ export class RoutingView {
   #massChart(routing, step, digit) {
     const x = routing.map((_, i) => i + 1);
     const traces = [];
-    for (let j = 0; j < DIGITS; j++) {
+    for (let j = 0; j < this.s.digits; j++) {
       traces.push({
         type: 'scatter', mode: 'lines+markers', name: String(j), x, y: routing.map((it) => it.mass[j]),
         line: { color: DIGIT_COLORS[j], width: j === digit ? 4 : 1.5 },

@@ -1,0 +1,128 @@
+// Section "reconstruction": the decoder's image from one digit capsule, a slider per dimension that
+// redraws it while dragging, reset, another digit's capsule, the Fig. 4 perturbation grid (following the
+// slider vector live, throttled), and the shared state (features/reconstructionShare.js).
+// A slider event redraws this section only: the store notifies this slice's subscriber, nothing else.
+
+import * as api from '../api.js';
+import { coalesce } from '../latest.js';
+import { whenNear } from '../nearby.js';
+import { sliderRanges } from '../sliderRanges.js';
+import { ReconstructionView } from '../views/reconstruction.js';
+import { createShare } from './reconstructionShare.js';
+
+export const name = 'reconstruction';
+
+// The grid is 16 x 11 decodes: asked for at most this often while a slider moves (≥ 10 updates/s).
+const GRID_INTERVAL_MS = 60;
+
+export function create({ section, store, model, shapes, walk, input }) {
+  store.define(name, {
+    digit: null, base: null, vector: null, ranges: null, image: null, perturbations: null,
+    restoring: null, message: null, stats: null, eventAt: null,
+  });
+  const get = () => store.get(name);
+  const runReconstruct = coalesce(api.reconstruct);
+  const runGrid = coalesce(api.perturbations);
+  let pending = null; // a shared state {digit, vector, from} for the next analysis
+
+  async function reconstruct() {
+    const r = get();
+    let image;
+    try {
+      image = await runReconstruct(r.digit, r.vector.slice());
+    } catch (e) {
+      store.set(name, { message: { text: `Could not reconstruct: ${e.message}`, isError: true } });
+      return;
+    }
+    if (image === null || get().base !== r.base) return; // superseded, or another capsule by now
+    const restoring = get().restoring;
+    store.set(name, {
+      image, restoring: null,
+      ...(restoring ? { message: { text: `Restored the shared state from ${restoring.from}.`, isError: false } } : {}),
+    });
+    store.count('reconstructions', { reconstructedFrom: r.eventAt ?? performance.now() });
+    if (restoring) store.count('restores');
+  }
+
+  let gridTimer = null;
+  let gridAsked = 0;
+  async function loadGrid() {
+    clearTimeout(gridTimer);
+    const wait = gridAsked + GRID_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      gridTimer = setTimeout(loadGrid, wait);
+      return;
+    }
+    gridAsked = performance.now();
+    const r = get();
+    try {
+      const perturbations = await runGrid(r.digit, r.vector.slice());
+      if (perturbations && get().base === r.base) {
+        store.set(name, { perturbations });
+        store.count('perturbations');
+      }
+    } catch (e) {
+      store.set(name, { message: { text: `Could not compute the perturbation grid: ${e.message}`, isError: true } });
+    }
+  }
+  const wantGrid = whenNear(section, loadGrid);
+
+  // Decodes digit capsule `digit` of the analysis on screen; `image`: its known reconstruction, if any;
+  // `restoring`: a shared state whose vector replaces the capsule's own (Reset goes back to the capsule).
+  function choose(digit, image = null, restoring = null) {
+    const vectors = store.get('analysis').result.layers.digit_caps.vectors;
+    const base = Array.from(vectors.data.subarray(digit * shapes.dim, (digit + 1) * shapes.dim));
+    const vector = restoring ? restoring.vector.slice() : base.slice();
+    const ranges = sliderRanges(get().stats, digit, base, vector);
+    store.set(name, { digit, base, vector, ranges, image, perturbations: null, restoring, eventAt: null });
+    if (!image) reconstruct();
+    wantGrid();
+  }
+
+  function slid(vector, eventAt) {
+    store.set(name, { vector, eventAt });
+    reconstruct();
+    wantGrid();
+  }
+
+  const share = createShare({ store, walk, input, model, shapes, setPending: (p) => { pending = p; } });
+  const view = new ReconstructionView(section, {
+    slide: (k, value, eventAt) => {
+      const vector = get().vector.slice();
+      vector[k] = Math.fround(value); // the decoder computes in float32; a shared vector is exact
+      slid(vector, eventAt);
+    },
+    reset: () => { if (get().base) slid(get().base.slice(), performance.now()); },
+    digit: (d) => { if (store.get('analysis').result) choose(d); },
+    copyLink: () => share.copyLink(),
+    exportState: () => share.exportState(),
+    importState: (file) => share.importState(file),
+  }, shapes);
+
+  const draw = whenNear(section, () => {
+    view.render({ ...get(), prediction: store.get('analysis').result?.prediction });
+  });
+  store.subscribe(name, (r, old) => {
+    draw();
+    if (r.vector !== old.vector || r.digit !== old.digit) share.writeHashSoon();
+  });
+  store.subscribe('analysis', (a, old) => {
+    if (a.error && a.error !== old.error && pending) {
+      store.set(name, { message: { text: `Could not restore the shared state: ${a.error}`, isError: true } });
+      pending = null;
+    }
+    if (!a.result || a.result === old.result) return;
+    const restoring = pending;
+    pending = null;
+    const recon = a.result.layers.reconstruction;
+    if (restoring) choose(restoring.digit, null, restoring);
+    else choose(recon.digit, recon.image.data);
+  });
+
+  const statsLoaded = model.capsule_stats
+    ? api.getCapsuleStats().then((stats) => store.set(name, { stats }), (e) => store.set(name, {
+      message: { text: `Could not load the capsule statistics (${e.message}): sliders span ±0.25.`, isError: true },
+    }))
+    : Promise.resolve();
+  return { statsLoaded, restoreFromLink: share.restoreFromLink };
+}
