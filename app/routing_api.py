@@ -1,4 +1,4 @@
-"""POST /api/routing/cloud, /api/routing/capsule and /api/routing/loss: routing by agreement made
+"""POST /api/routing/vote_cloud, /api/routing/capsule_steps and /api/routing/loss: routing by agreement made
 visible (README.md, "Routing by agreement, made visible"). Parse, call model/, encode, return.
 
 Input fields are /api/analyze's (image | pixels | sample, iterations, uniform_routing, transform);
@@ -46,8 +46,8 @@ def _traced(extra_fields: tuple[str, ...]):
     return r, cfg, image, trace, body, head
 
 
-@bp.post("/cloud")
-def cloud():
+@bp.post("/vote_cloud")
+def vote_cloud():
     """Each chosen digit's votes u_hat_j|i projected to 2-D, with c_ij and u_hat . v_j per iteration."""
     r, cfg, _, trace, body, head = _traced(("digits",))
     digits = body.get("digits")
@@ -74,8 +74,8 @@ def cloud():
                     "primary_lengths": encode_float(trace.primary_lengths[0], "float16"), "digits": out})
 
 
-@bp.post("/capsule")
-def capsule():
+@bp.post("/capsule_steps")
+def capsule_steps_view():
     """Primary capsule `capsule`'s path into digit `digit` (default the prediction): the four steps."""
     r, cfg, _, trace, body, head = _traced(("capsule", "digit"))
     i = integer(body, "capsule", 0, cfg.primary_count - 1)

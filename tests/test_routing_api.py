@@ -1,4 +1,4 @@
-"""POST /api/routing/cloud, /capsule and /loss: the decoded answers equal the model functions on the same
+"""POST /api/routing/vote_cloud, /capsule and /loss: the decoded answers equal the model functions on the same
 trace, the defaults (prediction and runner-up, the prediction as digit and label), and bad input (400s)."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def reference(app):
 
 def test_cloud_defaults_to_prediction_and_runner_up(client, reference):
     model, _, trace = reference
-    r = client.post("/api/routing/cloud", json={"sample": SAMPLE})
+    r = client.post("/api/routing/vote_cloud", json={"sample": SAMPLE})
     assert r.status_code == 200
     body = r.get_json()
     assert [d["digit"] for d in body["digits"]] == agreement.top_two(trace.lengths[0])
@@ -48,17 +48,17 @@ def test_cloud_defaults_to_prediction_and_runner_up(client, reference):
 
 
 def test_cloud_takes_chosen_digits_and_iterations(client):
-    body = client.post("/api/routing/cloud", json={"sample": SAMPLE, "digits": [7], "iterations": 5}).get_json()
+    body = client.post("/api/routing/vote_cloud", json={"sample": SAMPLE, "digits": [7], "iterations": 5}).get_json()
     assert [d["digit"] for d in body["digits"]] == [7]
     assert len(body["digits"][0]["lengths"]) == 5 and decode(body["digits"][0]["c"]).shape[0] == 5
-    uniform = client.post("/api/routing/cloud", json={"sample": SAMPLE, "uniform_routing": True}).get_json()
+    uniform = client.post("/api/routing/vote_cloud", json={"sample": SAMPLE, "uniform_routing": True}).get_json()
     assert uniform["iterations"] == 1
     assert np.all(decode(uniform["digits"][0]["c"]) == np.float32(np.float16(0.1)))
 
 
 def test_capsule_steps_equal_the_trace(client, reference):
     model, _, trace = reference
-    body = client.post("/api/routing/capsule", json={"sample": SAMPLE, "capsule": 175, "digit": 4}).get_json()
+    body = client.post("/api/routing/capsule_steps", json={"sample": SAMPLE, "capsule": 175, "digit": 4}).get_json()
     st = capsule_steps(model, trace, 175, 4)
     assert (body["capsule"], body["digit"], body["type"], body["row"], body["col"]) == (175, 4, 4, 5, 1)
     for key in ("u_raw", "u", "W", "u_hat", "contribution", "s", "v"):
@@ -69,7 +69,7 @@ def test_capsule_steps_equal_the_trace(client, reference):
     assert body["u_length"] == pytest.approx(float(trace.primary_lengths[0, 175]), abs=1e-6)
     curve = body["squash_curve"]
     assert curve["length_in"][-1] > max(body["s_lengths"] + [body["u_raw_length"]])
-    default = client.post("/api/routing/capsule", json={"sample": SAMPLE, "capsule": 0}).get_json()
+    default = client.post("/api/routing/capsule_steps", json={"sample": SAMPLE, "capsule": 0}).get_json()
     assert default["digit"] == default["prediction"]
 
 
@@ -89,18 +89,18 @@ def test_loss_equals_the_model_function(client, reference):
 
 
 @pytest.mark.parametrize("path, extra, words", [
-    ("cloud", {"bogus": 1}, "unknown field(s): bogus"),
-    ("cloud", {"digits": [3, 3]}, "must not repeat"),
-    ("cloud", {"digits": [1, 2, 3]}, "1 to 2 digits"),
-    ("cloud", {"digits": [10]}, "only integers in 0..9"),
-    ("cloud", {"digits": "3"}, "list of 1 to 2"),
-    ("cloud", {"votes_for": 3}, "'votes_for' is not used"),
-    ("cloud", {"iterations": 0}, "'iterations' must be in 1..10"),
-    ("capsule", {}, "'capsule' is required"),
-    ("capsule", {"capsule": 1152}, "'capsule' must be in 0..1151"),
-    ("capsule", {"capsule": "1"}, "'capsule' must be an integer"),
-    ("capsule", {"capsule": 1, "digit": -1}, "'digit' must be in 0..9"),
-    ("capsule", {"capsule": 1, "label": 1}, "unknown field(s): label"),
+    ("vote_cloud", {"bogus": 1}, "unknown field(s): bogus"),
+    ("vote_cloud", {"digits": [3, 3]}, "must not repeat"),
+    ("vote_cloud", {"digits": [1, 2, 3]}, "1 to 2 digits"),
+    ("vote_cloud", {"digits": [10]}, "only integers in 0..9"),
+    ("vote_cloud", {"digits": "3"}, "list of 1 to 2"),
+    ("vote_cloud", {"votes_for": 3}, "'votes_for' is not used"),
+    ("vote_cloud", {"iterations": 0}, "'iterations' must be in 1..10"),
+    ("capsule_steps", {}, "'capsule' is required"),
+    ("capsule_steps", {"capsule": 1152}, "'capsule' must be in 0..1151"),
+    ("capsule_steps", {"capsule": "1"}, "'capsule' must be an integer"),
+    ("capsule_steps", {"capsule": 1, "digit": -1}, "'digit' must be in 0..9"),
+    ("capsule_steps", {"capsule": 1, "label": 1}, "unknown field(s): label"),
     ("loss", {"label": 10}, "'label' must be in 0..9"),
     ("loss", {"label": True}, "'label' must be an integer"),
     ("loss", {"digits": [1]}, "unknown field(s): digits"),
@@ -110,7 +110,7 @@ def test_bad_input_is_a_400_that_says_why(client, path, extra, words):
     assert r.status_code == 400 and words in r.get_json()["error"]
 
 
-@pytest.mark.parametrize("path", ["cloud", "capsule", "loss"])
+@pytest.mark.parametrize("path", ["vote_cloud", "capsule_steps", "loss"])
 def test_bad_transport(client, path):
     assert client.post(f"/api/routing/{path}", data="x", content_type="text/plain").status_code == 415
     assert client.post(f"/api/routing/{path}", json={"sample": "nope"}).status_code == 404
