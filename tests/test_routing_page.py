@@ -119,3 +119,23 @@ def test_see_the_loss_and_pick_a_label(page, server):
     assert bars == [expected["margin"]["present"], expected["margin"]["absent"]]
     check_clean(page)
     shoot(page, "vote_cloud")
+
+
+def test_coupling_maps_relative_to_uniform_and_mass_axis_fits(page):
+    reveal(page, "#routing")
+    wait_until(page, "document.querySelector('#routing-mass').layout?.yaxis?.range")
+    lo, hi = page.evaluate("document.querySelector('#routing-mass').layout.yaxis.range")
+    masses = page.evaluate("document.querySelector('#routing-mass').data.flatMap((t) => t.y)")
+    assert lo <= min(masses + [0.1]) and max(masses + [0.1]) <= hi
+    assert hi - lo < 0.6  # fitted to the data, not 0 … 100 %
+    lines = page.evaluate("document.querySelector('#routing-mass').layout.shapes.map((s) => s.y0)")
+    assert 0.1 in lines  # the uniform 10 % line
+    legend = page.locator("#routing-c-legend")
+    assert float(legend.get_attribute("data-lo")) == -float(legend.get_attribute("data-hi")) > -1
+    assert "c_ij − 1/10" in page.text_content("#routing-c-caption")
+    page.check("#routing-c-absolute")
+    wait_until(page, "document.querySelector('#routing-c-legend').dataset.hi === '1'")
+    assert "sum to 1" in page.text_content("#routing-c-caption")
+    page.uncheck("#routing-c-absolute")
+    wait_until(page, "document.querySelector('#routing-c-legend').dataset.hi !== '1'")
+    check_clean(page)

@@ -3,7 +3,7 @@
 // label's capsule and their difference x − x̂ (diverging), and the total.
 
 import { diverging, grayscale } from '../colormap.js';
-import { $, el, fmt, setText } from '../dom.js';
+import { $, el, fmt, setText, sig } from '../dom.js';
 import { drawImage } from '../draw.js';
 import { legend } from '../legend.js';
 import { baseLayout, plot } from '../plots.js';
@@ -32,8 +32,8 @@ export class LossView {
     this.last = r;
     const k = r.label, m = r.margin, rec = r.reconstruction, n = this.s.image;
     this.total.dataset.total = String(r.total);
-    setText(this.total, `Label ${k}${k === r.prediction ? ' (the prediction)' : ` (the prediction is ${r.prediction})`}: margin loss ${fmt(m.total, 4)} `
-      + `+ reconstruction loss ${r.constants.reconstruction_weight} × ${fmt(rec.squared_error, 3)} = ${fmt(rec.loss, 4)} → total ${fmt(r.total, 4)}.`);
+    setText(this.total, `Label ${k}${k === r.prediction ? ' (the prediction)' : ` (the prediction is ${r.prediction})`}: margin loss ${sig(m.total)} `
+      + `+ reconstruction loss ${r.constants.reconstruction_weight} × ${fmt(rec.squared_error, 3)} = ${sig(rec.loss)} → total ${fmt(r.total, 4)}.`);
     const d = maxAbs(rec.difference.data) || 1;
     drawImage($('#loss-input', this.root), this.input(r), n, n, grayscale, 0, 1, SCALE);
     drawImage($('#loss-reconstruction', this.root), rec.image.data, n, n, grayscale, 0, 1, SCALE);

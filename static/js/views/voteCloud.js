@@ -82,7 +82,13 @@ export class VoteCloudView {
       opacity[i] = 0.15 + 0.85 * share;
       custom[i] = i;
     }
-    const reach = Math.max(maxAbs(xy), 1e-9) * 1.08;
+    const reach = Math.max(maxAbs(xy), 1e-9) * 1.08; // the v_j ray's length
+    const bounds = (k) => { // this axis's data and the origin, padded; fixed across iterations
+      let lo = 0, hi = 0;
+      for (let i = k; i < xy.length; i += 2) { lo = Math.min(lo, xy[i]); hi = Math.max(hi, xy[i]); }
+      const pad = (hi - lo) * 0.06 || 1e-9;
+      return [lo - pad, hi + pad];
+    };
     const mean = d.mean.slice(0, step + 1);
     const v = d.v[step];
     const vNorm = Math.hypot(v[0], v[1]) || 1;
@@ -106,8 +112,8 @@ export class VoteCloudView {
     ];
     const layout = baseLayout({
       height: 340, margin: { l: 48, r: 8, t: 8, b: 40 }, showlegend: false, hovermode: 'closest',
-      xaxis: { title: { text: `along v_${d.digit}` }, range: [-reach, reach], zeroline: true, fixedrange: true },
-      yaxis: { title: { text: 'top orthogonal direction' }, range: [-reach, reach], zeroline: true, fixedrange: true, scaleanchor: 'x' },
+      xaxis: { title: { text: `along v_${d.digit}` }, range: bounds(0), zeroline: true, fixedrange: true },
+      yaxis: { title: { text: 'top orthogonal direction' }, range: bounds(1), zeroline: true, fixedrange: true },
     });
     legend(panel.legend, 'diverging', -aMax, aMax, `û·v_${d.digit}`);
     setText(panel.caption, `Digit ${d.digit} (${k === 0 ? 'prediction' : 'runner-up'}), iteration ${step + 1}: ${N} votes; `
