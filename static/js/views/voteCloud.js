@@ -49,7 +49,9 @@ export class VoteCloudView {
   async render(state) {
     setText(this.status, state.error ?? (state.busy ? 'Computing the votes…' : ''));
     this.root.setAttribute('aria-busy', String(Boolean(state.busy)));
-    const { result, step } = state;
+    const { result } = state;
+    // A play started for an answer with more iterations may still be stepping: stay within this one.
+    const step = state.step === null ? null : Math.min(state.step, (result?.iterations ?? 1) - 1);
     if (!result || step === null || (this.last && result === this.last.result && step === this.last.step)) return false;
     this.last = state;
     const n = result.iterations;
