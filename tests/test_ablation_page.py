@@ -155,6 +155,7 @@ def test_fetched_when_the_walk_input_changes_and_only_then(page):
     assert ablations(page) == before, "re-routing the walk's same input fetched the ablation again"
     page.locator("#gallery button").nth(5).click()
     wait_for_analysis(page, walk + 2)
+    reveal(page, "#ablation")  # asked for once the section is near the viewport again
     wait_until(page, f"Number(document.body.dataset.ablations || 0) > {before}")
     assert text(page, "#ablation-conclusion")
     check_clean(page)

@@ -91,7 +91,8 @@ def float32s(tensor: dict) -> np.ndarray:
 
 
 def lab_state(page) -> dict:
-    """What the lab shows, read from the page itself."""
+    """What the lab shows, read from the page itself (in view: the section draws when near the viewport)."""
+    reveal(page, "#reconstruction")
     return page.evaluate("""() => ({
         hash: location.hash,
         digit: document.querySelector('#reconstruction-digit').value,

@@ -1,7 +1,9 @@
 // Work only for what is seen: whenNear(element, load) returns want(); after want(), load() runs as soon
-// as the element is within about a screen of the viewport (at once if it already is), once per want().
+// as the element is within 200 px of the viewport (at once if it already is), once per want().
 
-const MARGIN = '100% 0px';
+// A little ahead of the viewport, so a section's data is usually there when it scrolls in, but not so far
+// that the first screen pulls in the sections (and the chart library) below it.
+const MARGIN = '200px 0px';
 
 export function whenNear(element, load) {
   let wanted = false;

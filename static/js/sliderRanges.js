@@ -24,6 +24,9 @@ export function sliderRanges(stats, digit, base, vector) {
     lo = Math.max(-LIMIT, Math.min(lo, b, vector[k]));
     hi = Math.min(LIMIT, Math.max(hi, b, vector[k]));
     if (hi - lo < 1e-3) [lo, hi] = [lo - 5e-4, hi + 5e-4]; // a dimension that never varies still gets a slider
+    // float32 ends: a slider pushed to its end holds exactly the value the (float32) vector stores, so a
+    // shared vector restores the same range and the same slider positions.
+    [lo, hi] = [Math.fround(lo), Math.fround(hi)];
     return {
       min: lo, max: hi, step: stepFor(lo, hi),
       mean: d?.mean ?? null, std: d?.std ?? null, hist: d?.hist ?? null, histRange: d?.hist_range ?? null,

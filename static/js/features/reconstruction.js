@@ -99,9 +99,9 @@ export function create({ section, store, model, shapes, walk, input }) {
     importState: (file) => share.importState(file),
   }, shapes);
 
-  const draw = whenNear(section, () => {
-    view.render({ ...get(), prediction: store.get('analysis').result?.prediction });
-  });
+  // Drawn at once, near the viewport or not: a restored link or an imported file must show, and the
+  // section's own work (the grid's request) still waits until it is near.
+  const draw = () => view.render({ ...get(), prediction: store.get('analysis').result?.prediction });
   store.subscribe(name, (r, old) => {
     draw();
     if (r.vector !== old.vector || r.digit !== old.digit) share.writeHashSoon();

@@ -95,7 +95,7 @@ export class ReconstructionView {
       const r = ranges.dims[k];
       slider.min = String(r.min);
       slider.max = String(r.max);
-      slider.step = String(r.step);
+      slider.step = 'any'; // no snapping of a shared value; Chromium steps "any" by range/100, PageUp by range/10
       this.histograms[k].hidden = !r.hist;
     });
     setText(this.rangesNote, ranges.fromData
