@@ -10,6 +10,7 @@ from .api import bp as api_bp
 from .form_limits import CountingRequest
 from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
+from .routing_api import bp as routing_bp
 
 DEFAULTS = {
     "WEIGHTS": str(DEFAULT_WEIGHTS),
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(overlap_bp)
     app.register_blueprint(report_bp)
+    app.register_blueprint(routing_bp)
 
     @app.get("/")
     def index():

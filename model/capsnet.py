@@ -112,6 +112,8 @@ class Trace(NamedTuple):
     conv1: torch.Tensor  # (B, 256, 20, 20) after ReLU
     primary_caps: torch.Tensor  # (B, 1152, 8) squashed vectors
     primary_lengths: torch.Tensor  # (B, 1152)
+    # Before squash: the primary capsule's own squash step (|raw| -> |u_i|), shown beside the digit's.
+    primary_caps_raw: torch.Tensor  # (B, 1152, 8)
     u_hat: torch.Tensor  # (B, 1152, 10, 16)
     routing: list[RoutingStep]
     digit_caps: torch.Tensor  # (B, 10, 16)
@@ -152,12 +154,15 @@ class CapsNet(nn.Module):
         )
 
     def primary_capsules(self, conv1: torch.Tensor) -> torch.Tensor:
+        return squash(self.primary_capsules_raw(conv1))
+
+    def primary_capsules_raw(self, conv1: torch.Tensor) -> torch.Tensor:
+        """The PrimaryCaps conv read as (B, 1152, 8) capsule vectors, before squash."""
         cfg = self.config
         p = self.primary(conv1)  # (B, 256, 6, 6)
         g = cfg.primary_grid
         u = p.view(-1, cfg.primary_types, cfg.primary_dim, g, g)  # (B, 32, 8, 6, 6)
-        u = u.permute(0, 1, 3, 4, 2).reshape(-1, cfg.primary_count, cfg.primary_dim)  # (B, 1152, 8)
-        return squash(u)
+        return u.permute(0, 1, 3, 4, 2).reshape(-1, cfg.primary_count, cfg.primary_dim)  # (B, 1152, 8)
 
     def decode(self, digit_caps: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
         """Decoder on the capsules with all but `digit` (B,) masked to zero -> (B, 28, 28). With digit
@@ -194,7 +199,8 @@ class CapsNet(nn.Module):
         Returns (output, trace or None)."""
         iterations = self.config.routing_iterations if iterations is None else iterations
         conv1 = F.relu(self.conv1(x))  # (B, 256, 20, 20)
-        u = self.primary_capsules(conv1)  # (B, 1152, 8)
+        u_raw = self.primary_capsules_raw(conv1)  # (B, 1152, 8)
+        u = squash(u_raw)
         # Votes, routing and lengths in fp32 even under bf16 autocast: softmax over small logit
         # differences and |v| near the 0.9 / 0.1 margins need the precision, and the bf16 einsum
         # was measured slower here (layout copies) than the fp32 one.
@@ -211,6 +217,7 @@ class CapsNet(nn.Module):
             conv1=conv1,
             primary_caps=u,
             primary_lengths=u.norm(dim=-1),
+            primary_caps_raw=u_raw,
             u_hat=u_hat,
             routing=steps,
             digit_caps=v,

@@ -49,10 +49,13 @@ def test_every_heat_map_has_a_numeric_colour_legend(browser, server):
         assert float(f["lo"]) < float(f["hi"]), f
         assert "linear-gradient" in f["gradient"], f
     by_id = {f["id"]: f for f in figures}
-    # Diverging maps are symmetric around 0 so that white means 0; c_ij always spans 0 … 1.
-    for key in ("conv1-kernels", "routing-agreement", "digit-vectors"):
+    # Diverging maps are symmetric around 0 so that white means 0; c_ij is drawn as c − 0.1 (diverging)
+    # unless the absolute switch asks for 0 … 1.
+    for key in ("conv1-kernels", "routing-agreement", "digit-vectors", "routing-c"):
         assert float(by_id[key]["lo"]) == -float(by_id[key]["hi"])
-    assert (by_id["routing-c"]["lo"], by_id["routing-c"]["hi"]) == ("0", "1")
+    page.check("#routing-c-absolute")
+    wait_until(page, "document.querySelector('#routing-c-legend').dataset.hi === '1'")
+    assert page.get_attribute("#routing-c-legend", "data-lo") == "0"
     # The evidence maps share one legend below both pictures; the votes table has its own.
     reveal(page, "#evidence")
     wait_until(page, "Number(document.body.dataset.evidence || 0) >= 1")

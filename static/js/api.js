@@ -168,3 +168,28 @@ export async function perturbations(digit, vector, { signal } = {}) {
   const body = await postJson('/api/perturbations', { digit, vector }, signal);
   return { images: decode(body.images), steps: body.steps };
 }
+
+// ---- routing by agreement made visible (/api/routing/*) ---------------------------------------------
+
+const routingBody = (source, { iterations, uniformRouting = false }) => ({ ...source, iterations, uniform_routing: uniformRouting });
+
+export async function voteCloud(source, digits, options, { signal } = {}) {
+  const body = await postJson('/api/routing/vote_cloud', { ...routingBody(source, options), ...(digits ? { digits } : {}) }, signal);
+  return {
+    ...body,
+    primary_lengths: decode(body.primary_lengths),
+    digits: body.digits.map((d) => ({ ...d, coords: decode(d.coords), c: decode(d.c), agreement: decode(d.agreement) })),
+  };
+}
+
+export async function capsuleSteps(source, capsule, digit, options, { signal } = {}) {
+  const body = await postJson('/api/routing/capsule_steps', { ...routingBody(source, options), capsule, digit }, signal);
+  const tensors = ['u_raw', 'u', 'W', 'u_hat', 'contribution', 's', 'v'];
+  return { ...body, ...Object.fromEntries(tensors.map((k) => [k, decode(body[k])])) };
+}
+
+export async function loss(source, label, options, { signal } = {}) {
+  const body = await postJson('/api/routing/loss', { ...routingBody(source, options), ...(label === null ? {} : { label }) }, signal);
+  const r = body.reconstruction;
+  return { ...body, reconstruction: { ...r, image: decode(r.image), difference: decode(r.difference) } };
+}

@@ -8,7 +8,8 @@
 // perturbation grids; data-transforms and
 // data-sweeps the equivariance section's transformed analyses and sweeps; data-ablations routing
 // ablations; data-restores shared reconstruction states restored and drawn; data-shares the times the URL
-// hash was written; data-overlaps overlapping-digit pairs; data-evidence the evidence section's answers.
+// hash was written; data-overlaps overlapping-digit pairs; data-evidence the evidence section's answers;
+// data-vote-clouds, data-capsule-steps and data-losses the vote clouds, capsule steps and losses drawn.
 
 import * as api from './api.js';
 import { $, fmt, setText } from './dom.js';
@@ -23,6 +24,9 @@ import * as overlap from './features/overlap.js';
 import * as primaryCaps from './features/primary_caps.js';
 import * as reconstruction from './features/reconstruction.js';
 import * as routing from './features/routing.js';
+import * as voteCloud from './features/vote_cloud.js';
+import * as capsuleSteps from './features/capsule_steps.js';
+import * as loss from './features/loss.js';
 import { isStateHash } from './labState.js';
 import { keepHash } from './navLinks.js';
 import { takeOpenDigit } from './report/openDigit.js';
@@ -32,7 +36,7 @@ import { createWalk } from './walk.js';
 
 // Every section after the input, in page order; each needs only ctx (input and reconstruction are made
 // first because start() uses them).
-const FEATURES = [modelPanel, conv1, primaryCaps, routing, digitCaps, equivariance, ablation, overlap, evidence];
+const FEATURES = [modelPanel, conv1, primaryCaps, routing, voteCloud, capsuleSteps, loss, digitCaps, equivariance, ablation, overlap, evidence];
 
 function showStatus(store) {
   const a = store.get('analysis');

@@ -1,13 +1,16 @@
 // Section "routing": routing by agreement, iteration by iteration. For the chosen iteration and digit j,
 // the 32x6x6 maps of coupling coefficients c_ij and agreement u_hat_j|i . v_j (canvas grids); a plotly
 // chart of how the routing mass moves between digits; controls for the number of iterations (re-analyzes).
+// The c map is drawn relative to uniform coupling, c - 1/J on a diverging scale of ± the map's largest
+// |c - 1/J|, because with trained weights most c_ij stay near 1/J and the absolute 0-1 scale shows one
+// flat colour; a switch brings the absolute scale back.
 
 import { diverging, sequential } from '../colormap.js';
 import { $, el, fmt, setText, sig } from '../dom.js';
 import { TileGrid } from '../draw.js';
 import { legend } from '../legend.js';
 import { baseLayout, plot } from '../plots.js';
-import { slice } from '../tensor.js';
+import { maxAbs, slice } from '../tensor.js';
 
 // Tableau 10: distinguishable lines for ten digits, also for common colour-vision deficiencies.
 export const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
@@ -32,6 +35,11 @@ export class RoutingView {
     this.cLegend = $('#routing-c-legend', root);
     this.agreementLegend = $('#routing-agreement-legend', root);
     this.massPlot = $('#routing-mass', root);
+    // Built here rather than in the HTML: one switch that only this view reads.
+    this.absoluteInput = el('input', { type: 'checkbox', id: 'routing-c-absolute' });
+    this.cLegend.after(el('label', { class: 'check', for: 'routing-c-absolute' }, this.absoluteInput,
+      el('span', { text: ' absolute scale (0–1)' })));
+    this.absoluteInput.addEventListener('change', () => { this.last = { ...this.last, routing: null }; this.render({ ...this.lastData }); });
     this.iterationsInput.addEventListener('change', () => {
       const n = Math.round(Number(this.iterationsInput.value));
       if (n >= 1 && n <= shapes.iterationsMax) actions.iterations(n);
@@ -57,6 +65,7 @@ export class RoutingView {
     this.uniformInput.checked = uniform;
     const changed = ['routing', 'step', 'digit'].some((k) => data[k] !== this.last[k]);
     this.last = data;
+    this.lastData = data;
     if (!routing || !changed) return undefined;
     const n = routing.length;
     this.stepInput.max = String(n);
@@ -65,11 +74,23 @@ export class RoutingView {
     this.digitInputs[digit].checked = true;
     this.digitInputs.forEach((input, j) => input.nextSibling.setAttribute('title', `digit ${j}: ${fmt(routing[step].mass[j] * 100, 1)} % of the routing mass`));
     const it = routing[step];
-    this.cGrid.draw(slice(it.c, digit), sequential, 0, 1);
+    const even = 1 / this.s.digits; // uniform coupling, 1/J
+    const c = slice(it.c, digit);
+    if (this.absoluteInput.checked) {
+      this.cGrid.draw(c, sequential, 0, 1);
+      legend(this.cLegend, 'sequential', 0, 1, 'c_ij');
+    } else {
+      const rel = c.map((x) => x - even);
+      // c comes quantised (uint8, step it.c.scale): differences below one step are rounding, not routing.
+      const m = Math.max(maxAbs(rel), it.c.scale);
+      this.cGrid.draw(rel, diverging, -m, m);
+      legend(this.cLegend, 'diverging', -m, m, `c_ij − ${sig(even)}`);
+    }
     const a = it.agreement.scale * 127 || 1; // int8 encoding: the largest |agreement| is 127 steps
     this.agreementGrid.draw(slice(it.agreement, digit), diverging, -a, a);
-    setText(this.cCaption, `c_ij for digit ${digit}, iteration ${step + 1}. Each capsule's c_ij sum to 1 over the ${this.s.digits} digits.`);
-    legend(this.cLegend, 'sequential', 0, 1, 'c_ij');
+    setText(this.cCaption, this.absoluteInput.checked
+      ? `c_ij for digit ${digit}, iteration ${step + 1}. Each capsule's c_ij sum to 1 over the ${this.s.digits} digits.`
+      : `c_ij − 1/${this.s.digits} for digit ${digit}, iteration ${step + 1}: red capsules send digit ${digit} more than uniform coupling would, blue less.`);
     setText(this.agreementCaption, `Agreement û_j|i · v_j for digit ${digit}, iteration ${step + 1}.`);
     legend(this.agreementLegend, 'diverging', -a, a, 'û·v');
     setText(this.readout, `Iteration ${step + 1}: digit ${digit} receives ${fmt(it.mass[digit] * 100, 1)} % of the routing mass; |v_${digit}| = ${fmt(it.lengths[digit], 3)}.`);
@@ -102,14 +123,20 @@ export class RoutingView {
         hovertemplate: `digit ${j}, iteration %{x}: %{y:.1%}<extra></extra>`,
       });
     }
+    const uniform = 1 / this.s.digits;
+    const all = routing.flatMap((it) => it.mass).concat([uniform]);
+    const lo = Math.min(...all), hi = Math.max(...all), pad = Math.max((hi - lo) * 0.08, 0.002);
     const layout = baseLayout({
       height: 260,
       margin: { l: 52, r: 12, t: 30, b: 40 },
       xaxis: { title: { text: 'iteration' }, dtick: 1, range: [0.7, routing.length + 0.3], fixedrange: true },
-      yaxis: { title: { text: 'share of mass' }, tickformat: '.0%', rangemode: 'tozero', fixedrange: true },
+      yaxis: { title: { text: 'share of mass' }, tickformat: hi - lo < 0.05 ? '.1%' : '.0%', range: [Math.max(0, lo - pad), hi + pad], fixedrange: true },
       legend: { orientation: 'h', x: 0, y: 1, yanchor: 'bottom', font: { size: 11 } },
       shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: step + 1, x1: step + 1, y0: 0, y1: 1,
-        line: { color: '#8a8f98', dash: 'dot', width: 1 } }],
+        line: { color: '#8a8f98', dash: 'dot', width: 1 } },
+      { type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: uniform, y1: uniform, line: { color: '#1f2328', dash: 'dash', width: 1 } }],
+      annotations: [{ xref: 'paper', yref: 'y', x: 1, y: uniform, xanchor: 'right', yanchor: 'bottom', showarrow: false,
+        text: `uniform ${fmt(uniform * 100, 0)} %`, font: { size: 11 } }],
     });
     return plot(this.massPlot, traces, layout);
   }

@@ -1,0 +1,35 @@
+// Section "loss": the loss for this input and a label the user picks (default the prediction), what
+// training would push on this digit (POST /api/routing/loss): the margin loss per digit split into its
+// two terms, the reconstruction loss with the difference image, the total. Test hook: data-losses.
+
+import * as api from '../api.js';
+import { latest } from '../latest.js';
+import { whenNear } from '../nearby.js';
+import { LossView } from '../views/loss.js';
+
+export const name = 'loss';
+
+export function create({ section, store, shapes, walk }) {
+  store.define(name, { label: null, result: null, busy: false, error: null });
+  const run = latest(api.loss);
+  const view = new LossView(section, shapes, { label: (label) => { store.set(name, { label }); want(); } });
+  store.subscribe(name, async (s) => { if (await view.render(s)) store.count('losses'); });
+  const want = whenNear(section, async () => {
+    const source = walk.source();
+    if (!source) return;
+    const a = store.get('analysis');
+    store.set(name, { busy: true, error: null });
+    try {
+      const result = await run(source, store.get(name).label, { iterations: a.iterations, uniformRouting: a.uniform });
+      if (result) store.set(name, { busy: false, result });
+    } catch (e) {
+      store.set(name, { busy: false, error: `Could not compute the loss: ${e.message}` });
+    }
+  });
+  // A new input starts again from its prediction.
+  store.subscribe('analysis', (a, old) => {
+    if (!a.result || a.result === old.result) return;
+    store.set(name, { label: null, result: null });
+    want();
+  });
+}
