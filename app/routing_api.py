@@ -17,7 +17,8 @@ from model.losses import LAMBDA, M_MINUS, M_PLUS, RECONSTRUCTION_WEIGHT
 
 from . import resources
 from .encoding import encode_float
-from .validation import ApiError, analyze_input, distinct_digits, integer
+from .transport import read_body
+from .validation import ANALYZE_OPTIONS, INPUT_FIELDS, analyze_input, distinct_digits, integer, refuse_fields
 
 bp = Blueprint("routing", __name__, url_prefix="/api/routing")
 
@@ -33,12 +34,13 @@ def _points(x: torch.Tensor) -> list:
     return [_rounded(row) for row in x]
 
 
-def _traced(extra_fields: tuple[str, ...]):
+def _traced(endpoint: str, extra_fields: tuple[str, ...]):
+    """The request read by the API's one set of parsers (JSON only), then one traced forward pass."""
     r = resources.get()
     cfg = r.model.config
-    given, body = analyze_input(request, r.gallery, cfg.routing_iterations, cfg.primary_count, extra_fields)
-    if "votes_for" in body:
-        raise ApiError("'votes_for' is not used by /api/routing/*")
+    body = read_body(request, (*INPUT_FIELDS, *ANALYZE_OPTIONS, *extra_fields), False, f"/api/routing/{endpoint}")
+    refuse_fields(body, ("votes_for",), f"/api/routing/{endpoint}", "it names its capsules itself")
+    given = analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count)
     image = transforms.apply_one(given.image, given.transform)
     _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
     head = {"prediction": int(trace.lengths[0].argmax()), "lengths": _rounded(trace.lengths[0]),
@@ -49,7 +51,7 @@ def _traced(extra_fields: tuple[str, ...]):
 @bp.post("/vote_cloud")
 def vote_cloud():
     """Each chosen digit's votes u_hat_j|i projected to 2-D, with c_ij and u_hat . v_j per iteration."""
-    r, cfg, _, trace, body, head = _traced(("digits",))
+    r, cfg, _, trace, body, head = _traced("vote_cloud", ("digits",))
     digits = body.get("digits")
     digits = (agreement.top_two(trace.lengths[0]) if digits is None
               else distinct_digits(digits, "digits", cfg.digit_count, CLOUD_DIGITS))
@@ -77,7 +79,7 @@ def vote_cloud():
 @bp.post("/capsule_steps")
 def capsule_steps_view():
     """Primary capsule `capsule`'s path into digit `digit` (default the prediction): the four steps."""
-    r, cfg, _, trace, body, head = _traced(("capsule", "digit"))
+    r, cfg, _, trace, body, head = _traced("capsule_steps", ("capsule", "digit"))
     i = integer(body, "capsule", 0, cfg.primary_count - 1)
     j = integer(body, "digit", 0, cfg.digit_count - 1, default=head["prediction"])
     st = capsule_steps(r.model, trace, i, j)
@@ -100,7 +102,7 @@ def capsule_steps_view():
 def loss():
     """The margin loss per digit (both terms) and the reconstruction loss for label `label` (default the
     prediction): what training would push on this input."""
-    r, cfg, image, trace, body, head = _traced(("label",))
+    r, cfg, image, trace, body, head = _traced("loss", ("label",))
     label = integer(body, "label", 0, cfg.digit_count - 1, default=head["prediction"])
     x = torch.as_tensor(image, dtype=torch.float32, device=trace.lengths.device)
     found = input_loss(r.model, trace, x, label)

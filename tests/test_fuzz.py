@@ -34,9 +34,13 @@ POST = {  # endpoint -> the fields it knows (random others are added)
     "/api/reconstruct": ["digit", "vector"],
     "/api/perturbations": ["digit", "vector"],
     "/api/overlap": ["first", "second", "shift", "iterations"],
+    "/api/routing/vote_cloud": ["image", "pixels", "sample", "iterations", "uniform_routing", "transform", "digits",
+                                "votes_for"],
+    "/api/routing/capsule_steps": ["image", "pixels", "sample", "iterations", "transform", "capsule", "digit"],
+    "/api/routing/loss": ["image", "pixels", "sample", "iterations", "uniform_routing", "label"],
 }
 GET = ["/api/model", "/api/samples", "/api/kernels", "/api/report", "/api/capsule_stats", "/api", "/api/",
-       "/", "/report", "/vendor/plotly.min.js", "/static//x", "/api//model", "/api/analyze"]
+       "/", "/report", "/static/v/0/js/main.js", "/static//x", "/api//model", "/api/analyze"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
 
@@ -134,6 +138,8 @@ GOOD = {
     "first": st.sampled_from([SAMPLE, "test-00003", PIXELS, [[0] * 28] * 28]),
     "second": st.sampled_from([SAMPLE, "test-00090", PIXELS]),
     "shift": st.lists(st.integers(-5, 5) | SCALARS, min_size=1, max_size=3),
+    "capsule": st.integers(-1, 1153) | SCALARS,
+    "label": st.integers(-1, 10) | st.none(),
 }
 
 

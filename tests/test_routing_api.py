@@ -94,7 +94,7 @@ def test_loss_equals_the_model_function(client, reference):
     ("vote_cloud", {"digits": [1, 2, 3]}, "1 to 2 digits"),
     ("vote_cloud", {"digits": [10]}, "only integers in 0..9"),
     ("vote_cloud", {"digits": "3"}, "list of 1 to 2"),
-    ("vote_cloud", {"votes_for": 3}, "'votes_for' is not used"),
+    ("vote_cloud", {"votes_for": 3}, "'votes_for' not used by /api/routing/vote_cloud"),
     ("vote_cloud", {"iterations": 0}, "'iterations' must be in 1..10"),
     ("capsule_steps", {}, "'capsule' is required"),
     ("capsule_steps", {"capsule": 1152}, "'capsule' must be in 0..1151"),
