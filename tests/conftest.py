@@ -75,3 +75,15 @@ def fake_mnist(tmp_path_factory):
     from fake_mnist import write_fake_mnist
 
     return write_fake_mnist(tmp_path_factory.mktemp("fake_mnist"))
+
+
+@pytest.fixture(scope="session")
+def routed_server(random_weights, tmp_path_factory):
+    """A real server over the random checkpoint with W scaled so that routing moves c_ij measurably
+    (tests/routed_weights.py), shared by the browser-test modules that compare routing's effect."""
+    from browser_helpers import serve
+    from routed_weights import write_routed_weights
+
+    weights = write_routed_weights(random_weights, tmp_path_factory.mktemp("routed"))
+    with serve(weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
+        yield url

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import analyses, fits_narrow_screen, pick, reveal, serve, wait_for_analysis, wait_until, watch
-from routed_weights import write_routed_weights
+from browser_helpers import analyses, fits_narrow_screen, pick, reveal, wait_for_analysis, wait_until, watch
 from test_page import canvas_pixels, check_clean, shoot, text
 
 pytestmark = pytest.mark.browser
@@ -22,10 +21,8 @@ FIRST = "test-00003"  # the page starts with the gallery's first digit
 
 
 @pytest.fixture(scope="module")
-def server(random_weights, tmp_path_factory):
-    weights = write_routed_weights(random_weights, tmp_path_factory.mktemp("routed"))
-    with serve(weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
+def server(routed_server):
+    return routed_server
 
 
 @pytest.fixture(scope="module")

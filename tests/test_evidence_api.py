@@ -217,11 +217,12 @@ def test_analysis_evidence_equals_the_endpoints(client, options):
     analysis = client.post("/api/analyze", json={"sample": SAMPLE, **options}).json
     lengths = np.array(analysis["lengths"])
     order = sorted(range(10), key=lambda j: -lengths[j])  # stable: the first of equals first
-    assert [d["digit"] for d in analysis["evidence"]] == order[:2]
-    assert analysis["evidence"][0]["digit"] == analysis["prediction"]
+    assert [d["digit"] for d in analysis["evidence"]["digits"]] == order[:2]
+    assert analysis["evidence"]["digits"][0]["digit"] == analysis["prediction"]
     body = post(client, digits=order[:2], **options)
-    assert analysis["evidence"] == body["digits"]
-    assert all(len(d["top"]) == 10 for d in analysis["evidence"])
+    assert analysis["evidence"]["digits"] == body["digits"]
+    assert analysis["evidence"]["capsules"] == body["capsules"]  # the capsule details too
+    assert all(len(d["top"]) == 10 for d in analysis["evidence"]["digits"])
 
 
 def test_runner_up_is_the_first_of_equal_lengths():

@@ -9,18 +9,15 @@ import urllib.request
 
 import pytest
 
-from browser_helpers import reveal, serve, wait_until
-from routed_weights import write_routed_weights
+from browser_helpers import reveal, wait_until
 from test_page import check_clean, open_page, shoot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(random_weights, tmp_path_factory):
-    weights = write_routed_weights(random_weights, tmp_path_factory.mktemp("routed"))
-    with serve(weights, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
-        yield url
+def server(routed_server):
+    return routed_server
 
 
 @pytest.fixture(scope="module")
