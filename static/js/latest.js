@@ -47,3 +47,15 @@ export function coalesce(fn) {
     return undefined;
   });
 }
+
+// A feature slice's busy / result / error cycle around one latest() call: `fields(result)` gives the
+// slice's new fields; a superseded call (null) leaves the slice to the newer one.
+export async function fetchInto(store, name, call, what, fields = (result) => ({ result })) {
+  store.set(name, { busy: true, error: null });
+  try {
+    const result = await call();
+    if (result) store.set(name, { busy: false, ...fields(result) });
+  } catch (e) {
+    store.set(name, { busy: false, error: `Could not compute ${what}: ${e.message}` });
+  }
+}

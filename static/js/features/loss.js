@@ -3,7 +3,7 @@
 // two terms, the reconstruction loss with the difference image, the total. Test hook: data-losses.
 
 import * as api from '../api.js';
-import { latest } from '../latest.js';
+import { fetchInto, latest } from '../latest.js';
 import { whenNear } from '../nearby.js';
 import { LossView } from '../views/loss.js';
 
@@ -18,13 +18,8 @@ export function create({ section, store, shapes, walk }) {
     const source = walk.source();
     if (!source) return;
     const a = store.get('analysis');
-    store.set(name, { busy: true, error: null });
-    try {
-      const result = await run(source, store.get(name).label, { iterations: a.iterations, uniformRouting: a.uniform });
-      if (result) store.set(name, { busy: false, result });
-    } catch (e) {
-      store.set(name, { busy: false, error: `Could not compute the loss: ${e.message}` });
-    }
+    await fetchInto(store, name,
+      () => run(source, store.get(name).label, { iterations: a.iterations, uniformRouting: a.uniform }), 'the loss');
   });
   // A new input starts again from its prediction.
   store.subscribe('analysis', (a, old) => {

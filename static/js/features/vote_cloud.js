@@ -4,7 +4,7 @@
 // "capsule_steps". Test hook: data-vote-clouds counts clouds drawn.
 
 import * as api from '../api.js';
-import { latest } from '../latest.js';
+import { fetchInto, latest } from '../latest.js';
 import { whenNear } from '../nearby.js';
 import { VoteCloudView } from '../views/voteCloud.js';
 
@@ -25,13 +25,8 @@ export function create({ section, store, model, shapes, walk }) {
     const source = walk.source();
     if (!source) return;
     const a = store.get('analysis');
-    store.set(name, { busy: true, error: null });
-    try {
-      const result = await run(source, null, { iterations: a.iterations, uniformRouting: a.uniform });
-      if (result) store.set(name, { busy: false, result, step: result.iterations - 1 });
-    } catch (e) {
-      store.set(name, { busy: false, error: `Could not compute the vote cloud: ${e.message}` });
-    }
+    await fetchInto(store, name, () => run(source, null, { iterations: a.iterations, uniformRouting: a.uniform }),
+      'the vote cloud', (result) => ({ result, step: result.iterations - 1 }));
   });
   store.subscribe('analysis', (a, old) => { if (a.result && a.result !== old.result) want(); });
 }
