@@ -43,7 +43,7 @@ def page(browser, server):
     page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
     page.set_default_timeout(300_000)
     watch(page)
-    page.goto(server, wait_until="commit")
+    page.goto(server, wait_until="domcontentloaded")
     wait_for_analysis(page, 1, timeout=600)
     wait_for_analysis(page, 1, timeout=300)
     reveal(page, "#ablation")  # the section asks for its data when it comes near the viewport

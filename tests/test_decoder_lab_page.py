@@ -64,7 +64,7 @@ def new_page(browser, url, width=1366):
     page = context.new_page()
     page.set_default_timeout(300_000)  # two cores shared with training and other browsers: loads can be slow
     watch(page)
-    page.goto(url, wait_until="commit")  # the tests wait for the page's own counters instead of "load"
+    page.goto(url, wait_until="domcontentloaded")  # the tests wait for the page's own counters instead of "load"
     return page
 
 
@@ -385,7 +385,7 @@ def test_a_digit_opened_from_the_report_still_opens(browser, server):
     fresh.evaluate("""() => sessionStorage.setItem('capsnet.openDigit', JSON.stringify(
         {pixels: Array.from({length: 28}, (_, r) => Array.from({length: 28}, (_, c) => (r > 6 && r < 22 && c > 12 && c < 16 ? 1 : 0))),
          label: 1, index: 2}))""")
-    fresh.goto(server + "?reload#open", wait_until="commit")  # the query makes it a new document
+    fresh.goto(server + "?reload#open", wait_until="domcontentloaded")  # the query makes it a new document
     wait_for_analysis(fresh, 1)
     assert fresh.evaluate("document.body.dataset.source") == "pixels"
     assert fresh.evaluate("sessionStorage.getItem('capsnet.openDigit')") is None
