@@ -75,7 +75,7 @@ def analyze():
 
 @bp.post("/sweep")
 def sweep():
-    """One transform parameter across its range: how the capsules respond (equivariance explorer)."""
+    """One transform parameter across its range: how the capsules respond (equivariance section)."""
     r = resources.get()
     body = read_body(request, SWEEP_FIELDS, True, "/api/sweep")
     refuse_fields(body, ("uniform_routing", "transform", "votes_for"), "/api/sweep",

@@ -1,4 +1,4 @@
-"""Per-class statistics of the digit capsules over the training set, for the decoder lab's slider
+"""Per-class statistics of the digit capsules over the training set, for the reconstruction section's slider
 ranges (mean ± 3σ) and the histogram behind each slider: `python -m model.capsule_stats`.
 
 For each class d, over the training digits labelled d, the 16 dimensions of capsule d (the capsule

@@ -1,4 +1,4 @@
-"""Transforms of the 28x28 model input for the equivariance explorer: rotate, shift, scale, shear and
+"""Transforms of the 28x28 model input for the equivariance section: rotate, shift, scale, shear and
 stroke thickness, batched, so one sweep is one forward pass over all its steps.
 
 Capsules claim their lengths stay nearly the same under such changes while their 16 dimensions change

@@ -1,4 +1,4 @@
-"""The equivariance explorer section of the page in a real browser (headless Debian Chromium against
+"""The equivariance section section of the page in a real browser (headless Debian Chromium against
 run_visualization.py on a random checkpoint): a transform slider re-analyzes the transformed input, a sweep
 draws its two plotly charts and the strip of transformed inputs. Like tests/test_page.py, every test checks
 for console errors or warnings and requests that leave this machine."""

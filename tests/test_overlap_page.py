@@ -68,7 +68,7 @@ def test_two_chosen_digits_are_composed_and_both_reconstructions_drawn(page):
     assert (composite[..., 0] == composite[..., 2]).all()
 
     # each reconstruction alone in its own colour: black -> orange, black -> blue
-    first, second = rgb(page, "#overlap-recon-0"), rgb(page, "#overlap-recon-1")
+    first, second = rgb(page, "#overlap-reconstruction-0"), rgb(page, "#overlap-reconstruction-1")
     lit0, lit1 = first.sum(-1) > 60, second.sum(-1) > 60
     assert lit0.any() and lit1.any(), "a reconstruction is empty"
     assert (first[lit0][:, 0] > first[lit0][:, 1]).all() and (first[lit0][:, 2] <= 1).all()  # orange: R > G, no B
@@ -82,7 +82,7 @@ def test_two_chosen_digits_are_composed_and_both_reconstructions_drawn(page):
     # the legend names the two digits the verdict names, and the bars mark them
     legend = page.locator("#overlap-legend").inner_text()
     verdict = page.locator("#overlap-verdict").inner_text()
-    captions = page.locator("#overlap-recon-0-caption, #overlap-recon-1-caption").all_inner_texts()
+    captions = page.locator("#overlap-reconstruction-0-caption, #overlap-reconstruction-1-caption").all_inner_texts()
     top = [int(re.search(r"capsule: (\d)", c).group(1)) for c in captions]
     assert f"capsule {top[0]}" in legend and f"capsule {top[1]}" in legend and "both" in legend
     assert f"are {top[0]} and {top[1]}" in verdict

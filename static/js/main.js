@@ -27,7 +27,7 @@ import * as routing from './features/routing.js';
 import * as voteCloud from './features/vote_cloud.js';
 import * as capsuleSteps from './features/capsule_steps.js';
 import * as loss from './features/loss.js';
-import { isStateHash } from './labState.js';
+import { isStateHash } from './reconstructionState.js';
 import { keepHash } from './navLinks.js';
 import { takeOpenDigit } from './report/openDigit.js';
 import { shapesOf } from './shapes.js';
@@ -71,9 +71,9 @@ async function start() {
   store.subscribe('analysis', () => showStatus(store));
   const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, shapes, walk, ...extra });
   const inputFeature = input.create(ctx(input));
-  const lab = reconstruction.create(ctx(reconstruction, { input: inputFeature }));
+  const reconstructionFeature = reconstruction.create(ctx(reconstruction, { input: inputFeature }));
   for (const feature of FEATURES) feature.create(ctx(feature));
-  await Promise.all([inputFeature.loaded, lab.statsLoaded]);
+  await Promise.all([inputFeature.loaded, reconstructionFeature.statsLoaded]);
 
   // A test digit opened from the model report (/report) comes first, then a shared link; otherwise the
   // walk starts with a real MNIST digit so every section has something to show.
@@ -82,7 +82,7 @@ async function start() {
   if (opened) {
     history.replaceState(null, '', window.location.pathname);
     walk.analyze({ pixels: opened.pixels });
-  } else if (isStateHash(window.location.hash) && lab.restoreFromLink($('#reconstruction'))) {
+  } else if (isStateHash(window.location.hash) && reconstructionFeature.restoreFromLink($('#reconstruction'))) {
     // the shared state is being analyzed
   } else if (samples?.length && !store.get('analysis').source) {
     inputFeature.pickSample(samples[0]);

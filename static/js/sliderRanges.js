@@ -1,4 +1,4 @@
-// The decoder lab's slider ranges, one per capsule dimension, from the shipped training-set statistics
+// The reconstruction section's slider ranges, one per capsule dimension, from the shipped training-set statistics
 // (GET /api/capsule_stats): mean ± 3σ of that dimension over the training digits of that class, widened to
 // include the capsule's own value and the slider vector. Without statistics: ±0.25 around the capsule's own
 // value, the paper's Fig. 4 range. Pure functions, no DOM.

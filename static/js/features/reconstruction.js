@@ -114,9 +114,9 @@ export function create({ section, store, model, shapes, walk, input }) {
     if (!a.result || a.result === old.result) return;
     const restoring = pending;
     pending = null;
-    const recon = a.result.layers.reconstruction;
+    const decoded = a.result.layers.reconstruction;
     if (restoring) choose(restoring.digit, null, restoring);
-    else choose(recon.digit, recon.image.data);
+    else choose(decoded.digit, decoded.image.data);
   });
 
   const statsLoaded = model.capsule_stats

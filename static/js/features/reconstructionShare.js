@@ -1,16 +1,16 @@
-// The reconstruction section's shareable state (static/js/labState.js; README "Sharing the decoder lab"):
+// The reconstruction section's shareable state (static/js/reconstructionState.js; README "Sharing the reconstruction"):
 // the address bar always holds what is on screen; a link, or an exported file, restores it.
 
 import { debounce } from '../dom.js';
 import { downloadJson } from '../download.js';
-import { StateError, bytesToRows, fromHash, fromJson, pixelsToBytes, toHash, toJson } from '../labState.js';
+import { StateError, bytesToRows, fromHash, fromJson, pixelsToBytes, toHash, toJson } from '../reconstructionState.js';
 
 const MAX_STATE_FILE = 1_000_000; // an exported state is about 2 KB
 
 export function createShare({ store, walk, input, model, setPending }) {
   const say = (text, isError = false) => store.set('reconstruction', { message: { text, isError } });
 
-  // What is on screen, in labState's terms, or null before the first analysis.
+  // What is on screen, in reconstructionState's terms, or null before the first analysis.
   function current() {
     const a = store.get('analysis').result;
     const r = store.get('reconstruction');
@@ -52,8 +52,8 @@ export function createShare({ store, walk, input, model, setPending }) {
   }
 
   async function importState(file) {
-    const fail = (why) => say(`Could not import ${file.name}: ${why}. The lab is unchanged.`, true);
-    if (file.size > MAX_STATE_FILE) return fail('it is too large to be an exported decoder lab state');
+    const fail = (why) => say(`Could not import ${file.name}: ${why}. The reconstruction is unchanged.`, true);
+    if (file.size > MAX_STATE_FILE) return fail('it is too large to be an exported reconstruction state');
     let obj;
     try {
       obj = JSON.parse(await file.text());
@@ -71,7 +71,7 @@ export function createShare({ store, walk, input, model, setPending }) {
 
   function exportState() {
     const shared = current();
-    if (shared) downloadJson(toJson(shared), `decoder-lab-digit${shared.digit}.json`);
+    if (shared) downloadJson(toJson(shared), `reconstruction-digit${shared.digit}.json`);
   }
 
   async function copyLink() {
@@ -99,7 +99,7 @@ export function createShare({ store, walk, input, model, setPending }) {
       return true;
     } catch (e) {
       if (!(e instanceof StateError)) throw e;
-      say(`The link's decoder lab state could not be used: ${e.message}. Showing the default start instead.`, true);
+      say(`The link's reconstruction state could not be used: ${e.message}. Showing the default start instead.`, true);
       return false;
     }
   }

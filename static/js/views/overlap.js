@@ -60,8 +60,8 @@ export class OverlapView {
     this.verdict = $('#overlap-verdict', root);
     this.input = $('#overlap-input', root);
     this.overlay = $('#overlap-overlay', root);
-    this.recons = [$('#overlap-recon-0', root), $('#overlap-recon-1', root)];
-    this.reconCaptions = [$('#overlap-recon-0-caption', root), $('#overlap-recon-1-caption', root)];
+    this.recons = [$('#overlap-reconstruction-0', root), $('#overlap-reconstruction-1', root)];
+    this.reconCaptions = [$('#overlap-reconstruction-0-caption', root), $('#overlap-reconstruction-1-caption', root)];
     this.legend = $('#overlap-legend', root);
     this.bars = $('#overlap-lengths', root);
     this.first.addEventListener('change', () => actions.first(this.first.value));

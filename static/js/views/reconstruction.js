@@ -1,4 +1,4 @@
-// Section "reconstruction", the decoder lab: the decoder's image (canvas), 16 labelled sliders that
+// Section "reconstruction": the decoder's image (canvas), 16 labelled sliders that
 // redraw it while dragging (ranges from the training set's mean ± 3σ when statistics ship with the
 // weights, else ±0.25 around the capsule's value as in the paper's Fig. 4; each with a histogram of that
 // dimension behind it), reset, a chooser for which digit capsule to decode, the 16 x 11 perturbation grid,
@@ -25,14 +25,14 @@ export class ReconstructionView {
     this.caption = $('#reconstruction-caption', root);
     this.digitSelect = $('#reconstruction-digit', root);
     this.grid = $('#perturbations', root);
-    this.rangesNote = $('#lab-ranges-note', root);
-    this.message = $('#lab-message', root);
+    this.rangesNote = $('#reconstruction-ranges-note', root);
+    this.message = $('#reconstruction-message', root);
     for (let j = 0; j < shapes.digits; j++) this.digitSelect.append(el('option', { value: j, text: `digit ${j}` }));
     this.digitSelect.addEventListener('change', () => actions.digit(Number(this.digitSelect.value)));
     $('#reconstruction-reset', root).addEventListener('click', () => actions.reset());
-    $('#lab-copy-link', root).addEventListener('click', () => actions.copyLink());
-    $('#lab-export', root).addEventListener('click', () => actions.exportState());
-    const importInput = $('#lab-import', root);
+    $('#reconstruction-copy-link', root).addEventListener('click', () => actions.copyLink());
+    $('#reconstruction-export', root).addEventListener('click', () => actions.exportState());
+    const importInput = $('#reconstruction-import', root);
     importInput.addEventListener('change', () => {
       const file = importInput.files?.[0];
       importInput.value = ''; // the same file may be imported again

@@ -1,4 +1,4 @@
-// The small histogram behind one decoder-lab slider: how this capsule dimension is spread over the
+// The small histogram behind one reconstruction slider: how this capsule dimension is spread over the
 // training digits of this class (GET /api/capsule_stats), drawn on the slider's own scale (min..max),
 // with the class mean (dark line) and the slider's current value (orange line) marked.
 

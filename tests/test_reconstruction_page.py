@@ -1,4 +1,4 @@
-"""The decoder lab (section 5) in a real browser: headless Debian Chromium against run_visualization.py on the
+"""The reconstruction section (section 5) in a real browser: headless Debian Chromium against run_visualization.py on the
 random checkpoint, once with a small known capsule_stats.json beside it and once without.
 
 Checked: slider ranges are the statistics' mean ± 3σ (widened to the capsule's own value) or ±0.25 without
@@ -45,7 +45,7 @@ def known_stats() -> dict:
 
 @pytest.fixture(scope="module")
 def stats_weights(random_weights, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("lab") / "weights"
+    folder = tmp_path_factory.mktemp("reconstruction") / "weights"
     folder.mkdir()
     for f in random_weights.parent.iterdir():
         shutil.copy(f, folder / f.name)
@@ -91,7 +91,7 @@ def float32s(tensor: dict) -> np.ndarray:
 
 
 def lab_state(page) -> dict:
-    """What the lab shows, read from the page itself (in view: the section draws when near the viewport)."""
+    """What the reconstruction shows, read from the page itself (in view: the section draws when near the viewport)."""
     reveal(page, "#routing", "#reconstruction")
     return page.evaluate("""() => ({
         hash: location.hash,
@@ -105,7 +105,7 @@ def lab_state(page) -> dict:
 
 def shared_vector(page) -> list[float]:
     """The slider vector as the URL hash holds it, parsed by the page's own module."""
-    return page.evaluate("""async () => (await import('/static/js/labState.js')).fromHash(location.hash).vector""")
+    return page.evaluate("""async () => (await import('/static/js/reconstructionState.js')).fromHash(location.hash).vector""")
 
 
 def counter(page, name: str) -> int:
@@ -148,7 +148,7 @@ def test_slider_ranges_are_mean_plus_minus_3_sigma(page, server):
     assert exact >= 12, "most ranges should be exactly mean ± 3σ"
     # Dimension 16's statistics lie far above the capsule's value: its range reaches down to it.
     assert ranges[15][0] == pytest.approx(float(base[15]), abs=1e-6) and ranges[15][1] == pytest.approx(0.903, abs=1e-6)
-    note = text(page, "#lab-ranges-note")
+    note = text(page, "#reconstruction-ranges-note")
     assert "mean ± 3σ" in note and f"{100 + digit} training {digit}s" in note
     check_clean(page)
 
@@ -197,7 +197,7 @@ def test_shared_link_restores_everything_in_a_fresh_page(page, browser, server):
     after = lab_state(fresh)
     assert after == before
     assert np.array_equal(canvas_pixels(fresh, "#reconstruction-image"), image), "a different reconstruction"
-    assert text(fresh, "#lab-message") == "Restored the shared state from the link."
+    assert text(fresh, "#reconstruction-message") == "Restored the shared state from the link."
     # Reset goes back to the capsule's own vector, not the shared one.
     fresh.click("#reconstruction-reset")
     assert all(o.endswith("(+0.000)") for o in lab_state(fresh)["outputs"])
@@ -219,7 +219,7 @@ def test_export_then_import_restores_a_drawing(page, browser, server, tmp_path):
     before = lab_state(page)
     image = canvas_pixels(page, "#reconstruction-image")
     with page.expect_download() as info:
-        page.click("#lab-export")
+        page.click("#reconstruction-export")
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     exported = json.loads(saved.read_text())
@@ -229,7 +229,7 @@ def test_export_then_import_restores_a_drawing(page, browser, server, tmp_path):
 
     fresh = new_page(browser, server)
     wait_for_analysis(fresh, 1)
-    fresh.set_input_files("#lab-import", str(saved))
+    fresh.set_input_files("#reconstruction-import", str(saved))
     wait_until(fresh, "Number(document.body.dataset.restores || 0) >= 1")
     fresh.wait_for_timeout(600)
     after = lab_state(fresh)
@@ -242,17 +242,17 @@ def test_export_then_import_restores_a_drawing(page, browser, server, tmp_path):
     seen = np.abs(canvas_pixels(fresh, "#input-seen").astype(int) - canvas_pixels(page, "#input-seen").astype(int))
     assert seen.max() <= 1, "the restored input differs from the drawing's"
 
-    # A tampered file: a clear message, and the lab keeps what it shows.
+    # A tampered file: a clear message, and the section keeps what it shows.
     exported["vector"][2] = 7.5
     bad = tmp_path / "tampered.json"
     bad.write_text(json.dumps(exported))
-    fresh.set_input_files("#lab-import", str(bad))
-    wait_until(fresh, "document.querySelector('#lab-message').classList.contains('is-error')")
-    assert "component 3 is 7.5, outside ±2" in text(fresh, "#lab-message")
+    fresh.set_input_files("#reconstruction-import", str(bad))
+    wait_until(fresh, "document.querySelector('#reconstruction-message').classList.contains('is-error')")
+    assert "component 3 is 7.5, outside ±2" in text(fresh, "#reconstruction-message")
     assert lab_state(fresh) == after  # unchanged
     (tmp_path / "not.json").write_text("{nope")
-    fresh.set_input_files("#lab-import", str(tmp_path / "not.json"))
-    wait_until(fresh, "document.querySelector('#lab-message').textContent.includes('not a JSON file')")
+    fresh.set_input_files("#reconstruction-import", str(tmp_path / "not.json"))
+    wait_until(fresh, "document.querySelector('#reconstruction-message').textContent.includes('not a JSON file')")
     check_clean(fresh)
     fresh.context.close()
     check_clean(page)
@@ -285,7 +285,7 @@ BAD_HASHES = {
 
 def test_every_kind_of_bad_state_is_refused_with_a_reason(page):
     results = page.evaluate("""async (hashes) => {
-        const m = await import('/static/js/labState.js');
+        const m = await import('/static/js/reconstructionState.js');
         return hashes.map((h) => { try { m.fromHash('#' + h); return 'accepted'; }
                                    catch (e) { return (e instanceof m.StateError ? '' : 'NOT A StateError: ') + e.message; } });
     }""", list(BAD_HASHES))
@@ -293,7 +293,7 @@ def test_every_kind_of_bad_state_is_refused_with_a_reason(page):
         assert want in got, f"{hash_[:60]}: {got}"
     # And the good ones round-trip exactly, float32 values and pixels alike.
     same = page.evaluate("""async () => {
-        const m = await import('/static/js/labState.js');
+        const m = await import('/static/js/reconstructionState.js');
         const vector = Array.from(new Float32Array([0.1, -0.3333333, 1.9999, 1e-7, ...Array(12).fill(0.25)]));
         const pixels = Uint8Array.from({ length: 784 }, (_, i) => (i * 37) % 256);
         const s = { sample: null, pixels, iterations: 7, uniformRouting: true, digit: 9, vector };
@@ -313,10 +313,10 @@ def test_every_kind_of_bad_state_is_refused_with_a_reason(page):
 def test_tampered_link_says_so_and_starts_as_usual(browser, server, bad, reason):
     fresh = new_page(browser, f"{server}#{bad}")
     wait_for_analysis(fresh, 1)
-    message = text(fresh, "#lab-message")
-    assert message.startswith("The link's decoder lab state could not be used") and reason in message
+    message = text(fresh, "#reconstruction-message")
+    assert message.startswith("The link's reconstruction state could not be used") and reason in message
     assert "Showing the default start" in message
-    assert fresh.evaluate("document.querySelector('#lab-message').classList.contains('is-error')")
+    assert fresh.evaluate("document.querySelector('#reconstruction-message').classList.contains('is-error')")
     assert fresh.evaluate("document.body.dataset.source") == "sample"
     wait_until(fresh, "location.hash.startsWith('#version=1&sample=')")  # the default start's own state
     check_clean(fresh)
@@ -329,7 +329,7 @@ def test_png_downloads(page, tmp_path):
     with page.expect_download() as info:
         page.click("#reconstruction-download")
     assert info.value.suggested_filename == f"reconstruction-digit{digit}-280px.png"
-    path = tmp_path / "recon.png"
+    path = tmp_path / "reconstruction.png"
     info.value.save_as(path)
     png = Image.open(path)
     assert png.format == "PNG" and png.size == (280, 280)
@@ -350,10 +350,10 @@ def test_png_downloads(page, tmp_path):
 
 
 def test_screenshot_and_narrow_screen(page):
-    shoot(page, "reconstruction", "decoder-lab")
+    shoot(page, "reconstruction")
     overflow = fits_narrow_screen(page)
     assert overflow <= 0, f"page is {overflow} px wider than a 390 px screen"
-    shoot(page, "reconstruction", "decoder-lab-390")
+    shoot(page, "reconstruction", "reconstruction-390")
     page.set_viewport_size({"width": 1366, "height": 900})
     check_clean(page)
 
@@ -370,7 +370,7 @@ def test_without_statistics_sliders_span_quarter_around_the_capsule(browser, ran
         ranges = fresh.evaluate("[...document.querySelectorAll('#reconstruction-sliders input')].map((s) => [Number(s.min), Number(s.max)])")
         for k, (lo, hi) in enumerate(ranges):
             assert lo == pytest.approx(base[k] - 0.25, abs=1e-6) and hi == pytest.approx(base[k] + 0.25, abs=1e-6)
-        assert "No training-set statistics" in text(fresh, "#lab-ranges-note")
+        assert "No training-set statistics" in text(fresh, "#reconstruction-ranges-note")
         assert fresh.locator("#reconstruction-sliders canvas.slider-hist:visible").count() == 0
         assert not any("capsule_stats" in u for u in fresh.requests), "asked for statistics the weights lack"
         check_clean(fresh)
@@ -378,8 +378,8 @@ def test_without_statistics_sliders_span_quarter_around_the_capsule(browser, ran
 
 
 def test_a_digit_opened_from_the_report_still_opens(browser, server):
-    """The report's "/#open" hand-over (static/js/report/openDigit.js) is not lab state: the page analyzes
-    the stored digit, then the address bar takes the lab state of that digit, as pixels."""
+    """The report's "/#open" hand-over (static/js/report/openDigit.js) is not reconstruction state: the page analyzes
+    the stored digit, then the address bar takes the reconstruction state of that digit, as pixels."""
     fresh = new_page(browser, server)
     wait_for_analysis(fresh, 1)
     fresh.evaluate("""() => sessionStorage.setItem('capsnet.openDigit', JSON.stringify(
@@ -390,6 +390,6 @@ def test_a_digit_opened_from_the_report_still_opens(browser, server):
     assert fresh.evaluate("document.body.dataset.source") == "pixels"
     assert fresh.evaluate("sessionStorage.getItem('capsnet.openDigit')") is None
     wait_until(fresh, "location.hash.startsWith('#version=1&pixels=')")
-    assert text(fresh, "#lab-message") == ""
+    assert text(fresh, "#reconstruction-message") == ""
     check_clean(fresh)
     fresh.context.close()

@@ -1,11 +1,11 @@
-// The decoder lab's shareable state: what the URL hash and the exported JSON file hold, written and read
+// The reconstruction section's shareable state: what the URL hash and the exported JSON file hold, written and read
 // through ONE declarative table (FIELDS), so the two forms cannot drift apart. Pure functions, no DOM.
 //
 // Hash:  #version=1&sample=test-00003&iterations=3&uniform_routing=0&digit=3&vector=0.0123,-0.2,...
 // JSON:  {"version": 1, "sample": "test-00003", "iterations": 3, "uniform_routing": false, "digit": 3,
 //         "vector": [16 numbers]}
 // The input is either `sample` (a gallery id) or `pixels` (the 28×28 image the model saw, 784 uint8 values
-// row-major, base64url without padding), never both. README "Sharing the decoder lab" documents this.
+// row-major, base64url without padding), never both. README "Sharing the reconstruction" documents this.
 
 export const VERSION = 1;
 const DIM = 16;
@@ -87,7 +87,7 @@ export const FIELDS = [
   { key: 'vector', prop: 'vector', kind: capsuleVector, required: true },
 ];
 
-// A hash the lab wrote (or one meant to be read as such): key=value pairs. "#open" (report → page) and
+// A hash this section wrote (or one meant to be read as such): key=value pairs. "#open" (report → page) and
 // section anchors like "#reconstruction" are not.
 export const isStateHash = (hash) => hash.replace(/^#/, '').includes('=');
 
@@ -145,7 +145,7 @@ function check(raw) {
     if (!FIELDS.some((f) => f.key === key)) throw new StateError(`unknown field "${key.slice(0, 40)}"`);
   }
   if (raw.version !== VERSION) {
-    throw new StateError(raw.version === undefined ? 'no "version": this is not a decoder lab state'
+    throw new StateError(raw.version === undefined ? 'no "version": this is not a reconstruction state'
       : `version ${String(raw.version).slice(0, 20)} is not one this page reads (version ${VERSION})`);
   }
   const state = {};

@@ -1,4 +1,4 @@
-"""The explorer endpoints and options: transforms, sweeps, one capsule's votes, report, capsule stats."""
+"""the equivariance endpoints and options: transforms, sweeps, one capsule's votes, report, capsule stats."""
 import base64
 import shutil
 
@@ -83,7 +83,7 @@ def test_sweep_bad_input(client, body, words):
     ({"votes_for": -1}, "'votes_for'"),
     ({"votes_for": "7"}, "'votes_for' must be an integer"),
 ])
-def test_analyze_bad_explorer_options(client, body, words):
+def test_analyze_bad_equivariance_options(client, body, words):
     r = client.post("/api/analyze", json={"sample": SAMPLE, **body})
     assert r.status_code == 400 and words in r.json["error"], r.json
 

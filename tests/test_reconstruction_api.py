@@ -1,4 +1,4 @@
-"""What the decoder lab needs from the server: /api/model says whether capsule statistics ship with the
+"""What the reconstruction section needs from the server: /api/model says whether capsule statistics ship with the
 weights, so the page never asks for (and logs the 404 of) statistics that are not there."""
 from __future__ import annotations
 
