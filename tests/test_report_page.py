@@ -110,23 +110,40 @@ def worst_mistake(report) -> tuple[int, int, int]:
 
 
 def cell_center(page, label, predicted) -> tuple[float, float]:
-    """Viewport coordinates of a confusion-matrix cell, from plotly's own axes."""
+    """Viewport coordinates of a confusion-matrix cell's centre, with the row and column read off the axes'
+    labels (not the cell's own data attributes), so that a cell drawn in the wrong place fails."""
     page.locator("#confusion-plot").scroll_into_view_if_needed()
     x, y = page.evaluate(
-        """([r, c]) => { const gd = document.querySelector('#confusion-plot'); const L = gd._fullLayout;
-                         const box = gd.getBoundingClientRect();
-                         return [box.left + L._size.l + L.xaxis.l2p(c), box.top + L._size.t + L.yaxis.l2p(r)]; }""",
+        """([r, c]) => { const box = (sel, k) => [...document.querySelectorAll(`#confusion-plot ${sel} text`)]
+                             .find((t) => t.textContent === String(k)).getBoundingClientRect();
+                         const col = box('.axis-x', c), row = box('.axis-y', r);
+                         return [col.left + col.width / 2, row.top + row.height / 2]; }""",
         [label, predicted])
     return x, y
 
 
 def test_report_renders(page, report):
     for sel in ["#history-loss", "#history-accuracy", "#per-class-plot", "#confusion-plot"]:
-        assert page.locator(f"{sel} .main-svg").count() > 0, f"{sel} has no chart"
-    assert page.locator("#history-loss .scatterlayer .trace").count() == 1
-    assert page.locator("#history-accuracy .scatterlayer .trace").count() == 3  # training, test, test of the average
-    assert "test, averaged weights" in page.locator("#history-accuracy .legend").text_content()  # SVG
-    assert page.locator("#per-class-plot .bars .point").count() == 10
+        assert page.locator(f"{sel} svg").count() == 1, f"{sel} has no chart"
+        assert page.locator(f"{sel} svg").get_attribute("aria-label"), f"{sel} has no accessible name"
+    history = report["history"]
+    assert page.locator("#history-loss .series").count() == 1
+    assert page.locator("#history-loss .series circle").count() == len(history)
+    assert page.locator("#history-accuracy .series").count() == 3  # training, test, test of the average
+    assert "test, averaged weights" in page.locator("#history-accuracy .legend").text_content()
+    last = history[-1]
+    assert f"epoch {last['epoch']}: {last['test_accuracy'] * 100:.2f} %" in page.locator(
+        "#history-accuracy .series[data-name='test'] circle title").last.text_content()
+    # Loss falls: the last point sits lower on the chart than the first (log axis, SVG y grows downwards).
+    ys = [float(c.get_attribute("cy")) for c in page.locator("#history-loss .series circle").all()]
+    assert (ys[-1] > ys[0]) == (history[-1]["train_loss"] < history[0]["train_loss"])
+    bars = page.locator("#per-class-plot .bar")
+    assert bars.count() == 10
+    for d in range(10):
+        shown = float(bars.nth(d).locator(".bar-value").text_content())
+        assert abs(shown - report["per_class_accuracy"][d] * 100) <= 0.051, d
+    # No chart library on this page: its three charts are SVG drawn by static/js/report/svgChart.js.
+    assert page.evaluate("typeof window.Plotly") == "undefined"
     assert page.locator("#report-missing").is_hidden()
     assert "Report accuracy" in text(page, "#manifest-facts")
     assert f"{report['accuracy'] * 100:.2f} %" in text(page, "#manifest-facts")
@@ -162,7 +179,7 @@ def test_clicking_an_off_diagonal_cell_lists_its_digits(page, report):
     for k in range(count):
         assert digits.nth(k).locator(".digit-verdict").inner_text() == f"{label} → {predicted}"
     assert page.locator(f"#confusion-cells .cell[data-label='{label}'][data-predicted='{predicted}']").get_attribute("aria-pressed") == "true"
-    assert page.locator("#confusion-plot .shapelayer path").count() == 1  # the chosen cell is outlined
+    assert page.locator("#confusion-plot .selected-cell").count() == 1  # the chosen cell is outlined
     shoot(page, "report-confusion-cell", "#confusion")
     # The same through the keyboard: focus a cell button, press Enter.
     other = page.locator("#confusion-cells .cell").nth(min(1, page.locator("#confusion-cells .cell").count() - 1))

@@ -1,26 +1,16 @@
-// Section "confusion": the 10×10 confusion matrix as a plotly heat map. The diagonal (correct answers,
+// Section "confusion": the 10×10 confusion matrix as an SVG grid of cells. The diagonal (correct answers,
 // hundreds per cell) is drawn in neutral grey so that it does not drown the mistakes; off-diagonal cells
 // are coloured by their count on a log scale (reversed viridis: colour-blind safe, darker = more often),
-// with a legend drawn on a canvas. A cell is chosen by clicking the heat map or one of the buttons (the
-// keyboard path); the chosen cell's test digits are listed by ConfusionView's onSelect callback.
+// with a legend drawn on a canvas. A cell is chosen by clicking it or one of the buttons (the keyboard
+// path); the chosen cell's test digits are listed by ConfusionView's onSelect callback.
 
 import { el } from '../dom.js';
-import { baseLayout, plot } from '../plots.js';
 import { sequential } from '../colormap.js';
+import { MARGIN, linearScale, responsive, svg } from './svgChart.js';
 
-// Heat-map values: [0, 0.045) the diagonal, [0.045, 0.095) no mistakes, [0.095, 1] mistakes, log scale.
-const Z_CORRECT = 0.02;
-const Z_NONE = 0.07;
-const Z_LOW = 0.1;
 const GREY = '#c9ced4';
 const NONE = '#ffffff';
 const HIGHLIGHT = '#ff3d8b';
-
-// viridis reversed: few mistakes light yellow, many dark purple.
-const ERROR_STOPS = sequential.plotly.map(([p, c]) => [1 - p, c]).reverse();
-
-export const COLORSCALE = [[0, GREY], [0.045, GREY], [0.045, NONE], [0.095, NONE],
-  ...ERROR_STOPS.map(([p, c]) => [Z_LOW + (1 - Z_LOW) * p, c])];
 
 // log10 of the largest count the legend spans (at least 2, so one mistake is not the darkest colour).
 export function logMax(confusion) {
@@ -29,16 +19,23 @@ export function logMax(confusion) {
   return Math.log10(Math.max(max, 2));
 }
 
-export function cellValue(count, diagonal, top) {
-  if (diagonal) return Z_CORRECT;
-  if (count <= 0) return Z_NONE;
-  return Z_LOW + (1 - Z_LOW) * Math.min(1, Math.log10(count) / top);
+// Position t in [0, 1] along the mistakes' scale (viridis reversed: few mistakes light yellow, many dark
+// purple), as [r, g, b].
+function errorRgb(t) {
+  const i = Math.round((1 - t) * 255) * 3;
+  return [sequential.lut[i], sequential.lut[i + 1], sequential.lut[i + 2]];
 }
 
-// CSS colour of position t in [0, 1] along the mistakes' scale.
 function errorColor(t) {
-  const i = Math.round((1 - t) * 255) * 3;
-  return `rgb(${sequential.lut[i]}, ${sequential.lut[i + 1]}, ${sequential.lut[i + 2]})`;
+  return `rgb(${errorRgb(t).join(', ')})`;
+}
+
+// Fill and text colour of one cell: grey on the diagonal, white without mistakes, else by log count.
+export function cellColors(count, diagonal, top) {
+  if (diagonal) return [GREY, '#1f2328'];
+  if (count <= 0) return [NONE, '#1f2328'];
+  const [r, g, b] = errorRgb(Math.min(1, Math.log10(count) / top));
+  return [`rgb(${r}, ${g}, ${b})`, 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#1f2328' : '#ffffff'];
 }
 
 function niceTicks(top) {
@@ -96,7 +93,6 @@ export class ConfusionView {
     this.onSelect = onSelect;
     this.confusion = null;
     this.selected = null;
-    this.listening = false;
   }
 
   render(confusion) {
@@ -105,41 +101,44 @@ export class ConfusionView {
     const hasMistakes = confusion.some((row, i) => row.some((c, j) => i !== j && c > 0));
     drawLegend(this.legend, top, hasMistakes);
     this.renderButtons(confusion);
-    return this.draw().then(() => this.listen());
+    this.draw();
   }
 
   draw() {
     const confusion = this.confusion;
     const top = logMax(confusion);
-    const digits = confusion.map((_, d) => d);
-    const z = confusion.map((row, i) => row.map((c, j) => cellValue(c, i === j, top)));
-    const text = confusion.map((row, i) => row.map((c, j) => (i === j || c > 0 ? String(c) : '')));
-    const hover = confusion.map((row, i) => row.map((c, j) => (i === j
-      ? `${plural(c, 'test digit')} read correctly` : `${plural(c, 'test digit')} read as ${j}`)));
-    const width = this.chart.clientWidth || 400;
-    const side = Math.min(width, 480);
-    const shapes = this.selected ? [{
-      type: 'rect', xref: 'x', yref: 'y', x0: this.selected[1] - 0.5, x1: this.selected[1] + 0.5,
-      y0: this.selected[0] - 0.5, y1: this.selected[0] + 0.5, line: { color: HIGHLIGHT, width: 3 },
-    }] : [];
-    return plot(this.chart, [{
-      type: 'heatmap', x: digits, y: digits, z, zmin: 0, zmax: 1, colorscale: COLORSCALE, showscale: false,
-      xgap: 1, ygap: 1, text, texttemplate: '%{text}', textfont: { size: side < 360 ? 9 : 12 },
-      customdata: hover, hovertemplate: 'true %{y}, answered %{x}: %{customdata}<extra></extra>',
-    }], baseLayout({
-      height: side, margin: { l: 48, r: 8, t: 8, b: 44 }, plot_bgcolor: '#ffffff', shapes,
-      xaxis: { title: { text: 'answered (predicted)' }, dtick: 1, side: 'bottom', constrain: 'domain', fixedrange: true },
-      yaxis: { title: { text: 'true digit' }, dtick: 1, autorange: 'reversed', scaleanchor: 'x', constrain: 'domain',
-        fixedrange: true },
-    }));
-  }
-
-  listen() {
-    if (this.listening) return;
-    this.listening = true;
-    this.chart.on('plotly_click', (event) => {
-      const point = event.points && event.points[0];
-      if (point) this.select(Number(point.y), Number(point.x));
+    const n = confusion.length;
+    responsive(this.chart, 'Confusion matrix: rows the true digit, columns the answer. The buttons beside it list '
+      + 'every cell.', (w, h) => {
+      const m = { l: 48, r: 8, t: 8, b: MARGIN.b };
+      const side = Math.min(w - m.l - m.r, h - m.t - m.b);
+      const at = linearScale([0, n], [0, side]);
+      const cell = at(1);
+      const font = side < 300 ? 9 : 12;
+      const cells = confusion.flatMap((row, i) => row.map((c, j) => {
+        const [fill, ink] = cellColors(c, i === j, top);
+        const words = i === j ? `${plural(c, 'test digit')} read correctly` : `${plural(c, 'test digit')} read as ${j}`;
+        const g = svg('g', { class: 'cell', 'data-label': i, 'data-predicted': j },
+          svg('rect', { x: m.l + at(j) + 0.5, y: m.t + at(i) + 0.5, width: cell - 1, height: cell - 1, fill },
+            svg('title', {}, `true ${i}, answered ${j}: ${words}`)),
+          i === j || c > 0 ? svg('text', { x: m.l + at(j) + cell / 2, y: m.t + at(i) + cell / 2 + font * 0.35,
+            'text-anchor': 'middle', 'font-size': font, fill: ink }, String(c)) : null);
+        g.addEventListener('click', () => this.select(i, j));
+        return g;
+      }));
+      const ticks = confusion.map((_, d) => d);
+      const sel = this.selected;
+      return [
+        svg('g', { class: 'cells' }, ...cells),
+        svg('g', { class: 'axis axis-x' }, ...ticks.map((d) => svg('text', { x: m.l + at(d) + cell / 2, y: m.t + side + 16,
+          'text-anchor': 'middle' }, String(d))), svg('text', { class: 'axis-title', x: m.l + side / 2, y: m.t + side + 36,
+          'text-anchor': 'middle' }, 'answered (predicted)')),
+        svg('g', { class: 'axis axis-y' }, ...ticks.map((d) => svg('text', { x: m.l - 8, y: m.t + at(d) + cell / 2 + 4,
+          'text-anchor': 'end' }, String(d))), svg('text', { class: 'axis-title', x: 14, y: m.t + side / 2,
+          'text-anchor': 'middle', transform: `rotate(-90 14 ${m.t + side / 2})` }, 'true digit')),
+        sel ? svg('rect', { class: 'selected-cell', x: m.l + at(sel[1]), y: m.t + at(sel[0]), width: cell, height: cell,
+          fill: 'none', stroke: HIGHLIGHT, 'stroke-width': 3 }) : null,
+      ];
     });
   }
 
@@ -169,7 +168,7 @@ export class ConfusionView {
       const on = Number(b.dataset.label) === label && Number(b.dataset.predicted) === predicted;
       b.setAttribute('aria-pressed', String(on));
     }
-    this.draw();
+    this.chart._redraw();
     this.onSelect(label, predicted, this.confusion[label][predicted]);
   }
 }

@@ -64,12 +64,10 @@ function renderReport(report) {
       renderDigits(detail.digits, cell.digits);
     },
   );
-  // Charts last: plotly needs the sections visible to measure them.
-  return Promise.all([
-    renderHistory({ loss: $('#history-loss'), accuracy: $('#history-accuracy'), empty: $('#history-empty') }, report.history),
-    renderPerClassAccuracy({ chart: $('#per-class-plot'), summary: $('#per-class-summary'), caption: $('#per-class-caption') }, report),
-    confusion.render(report.confusion),
-  ]);
+  // Charts last: they take their width from the sections, which must be visible to have one.
+  renderHistory({ loss: $('#history-loss'), accuracy: $('#history-accuracy'), empty: $('#history-empty') }, report.history);
+  renderPerClassAccuracy({ chart: $('#per-class-plot'), summary: $('#per-class-summary'), caption: $('#per-class-caption') }, report);
+  confusion.render(report.confusion);
 }
 
 async function start() {
@@ -82,7 +80,7 @@ async function start() {
     if (report.reason instanceof ApiError && report.reason.status === 404) showMissing(report.reason);
     else showError(`Could not load the report: ${report.reason.message}`);
   } else {
-    await renderReport(reportData);
+    renderReport(reportData);
     setText($('#report-status'), `${reportData.n.toLocaleString('en')} test digits`);
   }
   document.body.dataset.ready = 'true';

@@ -31,6 +31,8 @@ export function renderManifest({ summary, facts }, model, report) {
   } else {
     setText(summary, 'The server did not describe its model.');
   }
-  facts.replaceChildren(...rows.filter(([, v]) => v)
-    .map(([name, value]) => el('div', {}, el('dt', { text: name }), el('dd', { text: value }))));
+  // Short facts in bold, sentences (the optimizer's schedule, the note) in plain text: a wall of bold
+  // prose is hard to read.
+  facts.replaceChildren(...rows.filter(([, v]) => v).map(([name, value]) => el('div', { class: value.length > 60 ? 'prose' : null },
+    el('dt', { text: name }), el('dd', { text: value }))));
 }

@@ -1,7 +1,7 @@
-// Section "per_class_accuracy": the test accuracy of each digit as a plotly bar chart, zoomed to the
+// Section "per_class_accuracy": the test accuracy of each digit as an SVG bar chart, zoomed to the
 // range the values span so that differences between 99 % and 100 % stay visible.
 
-import { baseLayout, plot } from '../plots.js';
+import { barChart } from './svgChart.js';
 import { percent, setText } from '../dom.js';
 
 export function renderPerClassAccuracy({ chart, summary, caption }, report) {
@@ -14,13 +14,10 @@ export function renderPerClassAccuracy({ chart, summary, caption }, report) {
   // Bars start at a round floor below the worst class (never below 0), said in the caption.
   const floor = Math.max(0, Math.floor(Math.min(...acc) - Math.max(0.5, (100 - Math.min(...acc)) * 0.25)));
   setText(caption, `Share of each digit's test images classified correctly${floor > 0 ? `; the axis starts at ${floor} %` : ''}.`);
-  return plot(chart, [{
-    type: 'bar', x: acc.map((_, d) => String(d)), y: acc, marker: { color: '#0b5cad' },
-    text: acc.map((a) => `${a.toFixed(a >= 99.95 ? 1 : 2)}`), textposition: 'outside', cliponaxis: false,
-    customdata: counts, hovertemplate: 'digit %{x}: %{y:.2f} % of %{customdata} test images<extra></extra>',
-  }], baseLayout({
-    height: 260, margin: { l: 60, r: 12, t: 24, b: 44 },
-    xaxis: { title: { text: 'digit' }, type: 'category' },
-    yaxis: { title: { text: 'accuracy (%)' }, range: [floor, 100], ticksuffix: ' %', gridcolor: '#e6e9ed' },
-  }));
+  barChart(chart, {
+    label: `Test accuracy per digit: ${acc.map((a, d) => `${d}: ${a.toFixed(2)} %`).join(', ')}.`,
+    bars: acc.map((a, d) => ({ label: String(d), value: a, text: a.toFixed(a >= 99.95 ? 1 : 2),
+      hover: `digit ${d}: ${a.toFixed(2)} % of ${counts[d]} test images` })),
+    xTitle: 'digit', yAxis: { title: 'accuracy (%)', min: floor, max: 100, suffix: ' %' }, color: '#0b5cad',
+  });
 }
