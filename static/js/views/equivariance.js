@@ -182,10 +182,10 @@ export class EquivarianceView {
     const traces = [];
     for (let k = 0; k < this.s.dim; k++) {
       traces.push({
-        type: 'scatter', mode: 'lines', name: `d${k}`, x: values,
+        type: 'scatter', mode: 'lines', name: `d${k + 1}`, x: values,
         y: values.map((_, i) => vectors.data[(i * this.s.digits + digit) * this.s.dim + k]),
         line: { width: 1.2 },
-        hovertemplate: `d${k}, ${parameter} %{x}: %{y:.3f}<extra></extra>`,
+        hovertemplate: `d${k + 1}, ${parameter} %{x}: %{y:.3f}<extra></extra>`,
       });
     }
     return plot(this.dimsPlot, traces, baseLayout({
