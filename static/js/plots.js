@@ -55,5 +55,17 @@ export async function plot(container, data, layout) {
     container.textContent = `The chart library could not be loaded (${e.message}).`;
     return;
   }
-  await Plotly.react(container, data, layout, CONFIG);
+  await Plotly.react(container, data, withAutomargin(layout), CONFIG);
+}
+
+// Every axis makes room for its own tick labels and title (at 390 px rotated tick labels ran into the
+// axis title), unless a chart sets automargin itself.
+function withAutomargin(layout) {
+  const out = { ...layout };
+  for (const key of Object.keys(out)) {
+    if (/^[xy]axis\d*$/.test(key) && out[key].automargin === undefined) out[key] = { automargin: true, ...out[key] };
+  }
+  if (out.xaxis === undefined) out.xaxis = { automargin: true };
+  if (out.yaxis === undefined) out.yaxis = { automargin: true };
+  return out;
 }

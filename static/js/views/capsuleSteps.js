@@ -19,9 +19,10 @@ function bars(a, b, names, title) {
       { type: 'bar', x, y: Array.from(b), name: names[1], marker: { color: BLUE }, hovertemplate: `${names[1]} [%{x}] = %{y:.5f}<extra></extra>` },
     ],
     layout: baseLayout({
-      height: 200, barmode: 'group', margin: { l: 48, r: 8, t: 24, b: 30 },
-      title: { text: title, font: { size: 12 }, x: 0, xanchor: 'left' },
-      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.15, font: { size: 11 } },
+      // The title on its own line at the top and the legend on the next: side by side they collided at 390 px.
+      height: 216, barmode: 'group', margin: { l: 48, r: 8, t: 44, b: 30 },
+      title: { text: title, font: { size: 12 }, x: 0, xanchor: 'left', y: 1, yref: 'container', yanchor: 'top', pad: { t: 4 } },
+      legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom', font: { size: 11 } },
       xaxis: { dtick: 1, fixedrange: true }, yaxis: { fixedrange: true, zeroline: true },
     }),
   };
@@ -93,9 +94,9 @@ export class CapsuleStepsView {
         textposition: 'top left', name: `digit ${j}`, marker: { color: BLUE, size: r.s_lengths.map((_, k) => (k === step ? 12 : 7)) },
         hovertemplate: `|s_${j}| %{x:.4f} → |v_${j}| %{y:.4f}<extra></extra>` },
     ];
-    const squashLayout = baseLayout({ height: 260, margin: { l: 44, r: 8, t: 24, b: 36 }, showlegend: false,
+    const squashLayout = baseLayout({ height: 260, margin: { l: 44, r: 24, t: 30, b: 36 }, showlegend: false,
       title: { text: 'squash: |s| → |s|² / (1 + |s|²)', font: { size: 12 }, x: 0, xanchor: 'left' },
-      xaxis: { title: { text: 'length in' }, fixedrange: true }, yaxis: { title: { text: 'length out' }, range: [0, 1.02], fixedrange: true } });
+      xaxis: { title: { text: 'length in' }, fixedrange: true }, yaxis: { title: { text: 'length out' }, range: [0, 1.1], fixedrange: true } }); // room for the labels near 1
     await Promise.all([
       plot($('#capsule-steps-u', this.root), u.data, u.layout), plot($('#capsule-steps-W', this.root), W, wLayout),
       plot($('#capsule-steps-uhat', this.root), uh.data, uh.layout), plot($('#capsule-steps-sv', this.root), sv.data, sv.layout),
