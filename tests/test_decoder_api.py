@@ -93,3 +93,18 @@ def test_query_parameters_are_refused(client, query):
 def test_other_methods_are_refused(client, method):
     r = client.open("/api/decoder", method=method, json={})
     assert r.status_code == 405 and "not allowed" in r.get_json()["error"]
+
+
+def test_a_decoder_the_page_cannot_run_is_refused_by_name():
+    """decoder_layers reads Linear + ReLU/sigmoid pairs only: anything else is an error, never a wrong export."""
+    from model.capsnet import CapsNet
+    from model.decoder_layers import decoder_layers
+
+    model = CapsNet()
+    assert [l.activation for l in decoder_layers(model)] == ["relu", "relu", "sigmoid"]
+    model.decoder[3] = torch.nn.Tanh()
+    with pytest.raises(TypeError, match="not Linear"):
+        decoder_layers(model)
+    model.decoder = torch.nn.Sequential(*list(CapsNet().decoder)[:-1])
+    with pytest.raises(TypeError, match="without an activation"):
+        decoder_layers(model)
