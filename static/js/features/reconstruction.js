@@ -5,10 +5,9 @@
 //
 // The decoder runs in the page (static/js/decoder.js, weights from GET /api/decoder, fetched once the
 // section is near or a reconstruction is asked for): slider events only update the state, and each
-// animation frame decodes the newest vector once and draws it. Until the weights are here, or if they
-// cannot be had, each vector goes to POST /api/reconstruct instead. The grid (176 decodes, about 110 ms
-// in the page against 8 ms in torch on this 2-core machine) stays a server request, at most every
-// GRID_INTERVAL_MS.
+// animation frame decodes the newest vector once and draws it. If the weights cannot be had, each vector
+// goes to POST /api/reconstruct instead. The grid (176 decodes, about 110 ms in the page against 8 ms in
+// torch on this 2-core machine) stays a server request, at most every GRID_INTERVAL_MS.
 
 import * as api from '../api.js';
 import { createDecoder } from '../decoder.js';
@@ -67,6 +66,9 @@ export function create({ section, store, model, shapes, walk, input }) {
     drawn(r, decoder.decode(r.digit, r.vector));
   };
 
+  // While the weights are on their way, a vector waits for them (once, about a second) rather than go to the
+  // server: its float16 image can differ from the page's by a grey level, and a shared link must restore
+  // exactly what its sender saw.
   async function reconstruct() {
     if (decoder === undefined) await loadDecoder();
     if (decoder) {
@@ -116,7 +118,9 @@ export function create({ section, store, model, shapes, walk, input }) {
     const vector = restoring ? restoring.vector.slice() : base.slice();
     const ranges = sliderRanges(get().stats, digit, base, vector);
     store.set(name, { digit, base, vector, ranges, image, perturbations: null, restoring, eventAt: null });
-    if (!image) reconstruct();
+    // With the decoder here, even a known image is decoded again (a millisecond): what a shared link
+    // restores is then drawn by the same code, to the same pixels.
+    if (!image || decoder) reconstruct();
     wantGrid();
   }
 
@@ -145,7 +149,9 @@ export function create({ section, store, model, shapes, walk, input }) {
   const draw = () => view.render({ ...get(), prediction: store.get('analysis').result?.prediction });
   store.subscribe(name, (r, old) => {
     draw();
-    if (r.vector !== old.vector || r.digit !== old.digit) share.writeHashSoon();
+    // A restored state is written once drawn too: while restoring, the hash is not rewritten (current() is
+    // null), and the drawing can come after the debounce (a decoder still loading).
+    if (r.vector !== old.vector || r.digit !== old.digit || (old.restoring && !r.restoring)) share.writeHashSoon();
   });
   store.subscribe('analysis', (a, old) => {
     if (a.error && a.error !== old.error && pending) {
