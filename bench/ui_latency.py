@@ -7,15 +7,18 @@ Prints each measure with its budget (DESIGN.md, issue 11):
 - stroke end (pointerup on the drawing pad) -> the visible sections rendered, over --strokes strokes;
   includes the page's 80 ms debounce. Budget: median <= 300 ms.
 - a reconstruction slider driven by `input` events dispatched inside the page at 60 Hz for
-  --drag-seconds: reconstructions drawn per second (budget >= 55) and input-to-pixels latency at p95
-  (budget <= 33 ms), from the event's timestamp to the frame after the image was drawn
-  (<body data-reconstructed-from>, written by static/js/store.js after the next paint).
+  --drag-seconds: reconstructions drawn per second, counted as frames in which the reconstruction canvas
+  got new pixels (budget >= 55), and input-to-pixels latency at p95, from an event's dispatch to the end
+  of the first such frame after it (budget <= 33 ms); DRAG below says how. Also printed: which decoder
+  drew (<body data-reconstruction-decoder>: page or server) and the page's own hook
+  (<body data-reconstructed-from>, written by static/js/store.js a frame after the drawing).
 - the perturbation grid's updates per second during the same drag. Budget: >= 10.
 - bytes moved on the first load of / (encoded, as on the wire, until the first analysis has rendered and
   the network has been idle for a second). Budget: <= 1.5 MB.
 
     python bench/ui_latency.py                      # the shipped weights/capsnet_mnist.pt
     python bench/ui_latency.py --allow-untrained    # a random model, while no trained weights exist
+    python bench/ui_latency.py --loads 0 --strokes 0  # the slider only
 
 Lighthouse's scores are bench/lighthouse.py's. Exits 1 when a budget is missed. Quote `uptime` with it.
 """
