@@ -7,6 +7,7 @@ from model.weights import DEFAULT_WEIGHTS
 
 from . import errors, resources, security, static_files
 from .api import bp as api_bp
+from .decoder_api import bp as decoder_bp
 from .form_limits import CountingRequest
 from .overlap_api import bp as overlap_bp
 from .report_page import bp as report_bp
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     static_files.init_app(app)  # versioned, compressed static files; compressed responses
     app.register_blueprint(api_bp)
+    app.register_blueprint(decoder_bp)
     app.register_blueprint(overlap_bp)
     app.register_blueprint(report_bp)
     app.register_blueprint(routing_bp)

@@ -39,7 +39,7 @@ POST = {  # endpoint -> the fields it knows (random others are added)
     "/api/routing/capsule_steps": ["image", "pixels", "sample", "iterations", "transform", "capsule", "digit"],
     "/api/routing/loss": ["image", "pixels", "sample", "iterations", "uniform_routing", "label"],
 }
-GET = ["/api/model", "/api/samples", "/api/kernels", "/api/report", "/api/capsule_stats", "/api", "/api/",
+GET = ["/api/model", "/api/samples", "/api/kernels", "/api/decoder", "/api/report", "/api/capsule_stats", "/api", "/api/",
        "/", "/report", "/static/v/0/js/main.js", "/static//x", "/api//model", "/api/analyze"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -244,6 +244,30 @@ def test_any_method_path_type_and_host(app, answered, method, path, content_type
         assert r.status_code == 421
 
 
+@settings(FUZZ, max_examples=60)
+@given(method=st.sampled_from(METHODS), query=st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3)
+       | st.text(string.printable, max_size=30), etag=st.sampled_from([None, "*", '"x"', "W/", "", '"\\u0000"'])
+       | st.text(string.printable.strip(), max_size=40))
+def test_decoder_weights_with_any_method_query_and_etag(app, answered, method, query, etag):
+    """GET /api/decoder takes no query: any parameter is a 400 saying so; without one, 200 or 304."""
+    answered["cases"] += 1
+    headers = {} if etag is None else {"If-None-Match": etag}
+    r = app.test_client().open("/api/decoder", method=method, query_string=query, headers=headers)
+    if r.status_code == 304:  # not modified: no body, so no JSON either
+        assert method in ("GET", "HEAD") and r.data == b""
+        return
+    check(r, "/api/decoder", method)
+    if method not in ("GET", "HEAD"):
+        assert r.status_code in (200, 405) if method == "OPTIONS" else r.status_code == 405
+        return
+    from urllib.parse import parse_qs
+    given_args = query if isinstance(query, dict) else parse_qs(query.lstrip("?"), keep_blank_values=True)
+    if given_args:
+        assert r.status_code == 400 and (method == "HEAD" or "query parameters" in r.get_json()["error"])
+    else:
+        assert r.status_code in (200, 304)
+
+
 # ---- over a real socket: raw HTTP as anything on the machine may send it ----
 
 @pytest.fixture(scope="module")
@@ -280,6 +304,7 @@ def _send_and_close(port: int, data: bytes) -> tuple[int | None, dict, bytes]:
 
 
 REQUEST_LINES = st.sampled_from(["POST /api/analyze", "POST /api/sweep", "POST /api/reconstruct", "GET /api/model",
+                                 "GET /api/decoder", "GET /api/decoder?model=x", "POST /api/decoder",
                                  "GET /api", "GET /static//x", "POST /api/overlap", "PUT /api/analyze", "GET /"])
 HEADERS = st.lists(st.sampled_from([
     "Content-Type: application/json", "Content-Type: multipart/form-data; boundary=zz", "Content-Type: text/plain",

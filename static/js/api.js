@@ -107,6 +107,10 @@ export const getKernels = async () => {
 };
 export const getSamples = async () => (await request('/api/samples')).samples.map((s) => ({ ...s, image: decode(s.image) }));
 export const getCapsuleStats = () => request('/api/capsule_stats');
+export const getDecoder = async ({ signal } = {}) => {
+  const body = await request('/api/decoder', { signal });
+  return { ...body, layers: body.layers.map((l) => ({ ...l, weight: decode(l.weight), bias: decode(l.bias) })) };
+};
 
 // source: {image: dataUrl} | {sample: id} | {pixels: rows in [0, 1]} | {file: File};
 // options: {iterations, uniformRouting}

@@ -16,7 +16,8 @@ export function drawImage(canvas, values, w, h, map, lo, hi, scale = 1) {
   ctx.putImageData(img, 0, 0);
 }
 
-function fillTile(img, values, offset, w, h, scale, left, top, map, lo, hi) {
+// One w x h image of `values` (from `offset`), scaled, into ImageData `img` at (left, top).
+export function fillTile(img, values, offset, w, h, scale, left, top, map, lo, hi) {
   const out = img.data;
   const stride = img.width * 4;
   for (let y = 0; y < h; y++) {

@@ -2,8 +2,15 @@
 // redraws it while dragging, reset, another digit's capsule, the Fig. 4 perturbation grid (following the
 // slider vector live, throttled), and the shared state (features/reconstructionShare.js).
 // A slider event redraws this section only: the store notifies this slice's subscriber, nothing else.
+//
+// The decoder runs in the page (static/js/decoder.js, weights from GET /api/decoder, fetched once the
+// section is near or a reconstruction is asked for): slider events only update the state, and each
+// animation frame decodes the newest vector once and draws it. If the weights cannot be had, each vector
+// goes to POST /api/reconstruct instead. The grid (176 decodes, about 110 ms in the page against 8 ms in
+// torch on this 2-core machine) stays a server request, at most every GRID_INTERVAL_MS.
 
 import * as api from '../api.js';
+import { createDecoder } from '../decoder.js';
 import { coalesce } from '../latest.js';
 import { whenNear } from '../nearby.js';
 import { sliderRanges } from '../sliderRanges.js';
@@ -12,8 +19,10 @@ import { createShare } from './reconstructionShare.js';
 
 export const name = 'reconstruction';
 
-// The grid is 16 x 11 decodes: asked for at most this often while a slider moves (≥ 10 updates/s).
-const GRID_INTERVAL_MS = 60;
+// The grid is 16 x 11 decodes: asked for at most this often while a slider moves (≥ 10 updates/s). Each
+// update costs the main thread ~10 ms (JSON, tiles, the canvas upload), taken from the frames that draw
+// the reconstruction: 70 ms leaves the grid at ~13/s when a round trip takes ~60 ms (load 6 here).
+const GRID_INTERVAL_MS = 70;
 
 export function create({ section, store, model, shapes, walk, input }) {
   store.define(name, {
@@ -25,7 +34,47 @@ export function create({ section, store, model, shapes, walk, input }) {
   const runGrid = coalesce(api.perturbations);
   let pending = null; // a shared state {digit, vector, from} for the next analysis
 
+  // The in-page decoder: loaded once, on first need; null when its weights could not be had (then the
+  // server decodes). The hook says which one draws (tests, bench/ui_latency.py).
+  let decoder;
+  let decoderLoad = null;
+  const loadDecoder = () => {
+    decoderLoad ??= api.getDecoder().then((body) => createDecoder(body, shapes)).catch(() => null).then((d) => {
+      decoder = d;
+      store.hook('reconstructionDecoder', d ? 'page' : 'server');
+      return d;
+    });
+    return decoderLoad;
+  };
+
+  function drawn(r, image) {
+    if (get().base !== r.base) return; // another capsule by now
+    const restoring = get().restoring;
+    store.set(name, {
+      image, restoring: null,
+      ...(restoring ? { message: { text: `Restored the shared state from ${restoring.from}.`, isError: false } } : {}),
+    });
+    store.count('reconstructions', { reconstructedFrom: r.eventAt ?? performance.now() });
+    if (restoring) store.count('restores');
+  }
+
+  // One decode of the newest vector per frame, however many slider events came since the last.
+  let frame = 0;
+  const decodeFrame = () => {
+    frame = 0;
+    const r = get();
+    drawn(r, decoder.decode(r.digit, r.vector));
+  };
+
+  // While the weights are on their way, a vector waits for them (once, about a second) rather than go to the
+  // server: its float16 image can differ from the page's by a grey level, and a shared link must restore
+  // exactly what its sender saw.
   async function reconstruct() {
+    if (decoder === undefined) await loadDecoder();
+    if (decoder) {
+      frame ||= requestAnimationFrame(decodeFrame);
+      return;
+    }
     const r = get();
     let image;
     try {
@@ -34,14 +83,7 @@ export function create({ section, store, model, shapes, walk, input }) {
       store.set(name, { message: { text: `Could not reconstruct: ${e.message}`, isError: true } });
       return;
     }
-    if (image === null || get().base !== r.base) return; // superseded, or another capsule by now
-    const restoring = get().restoring;
-    store.set(name, {
-      image, restoring: null,
-      ...(restoring ? { message: { text: `Restored the shared state from ${restoring.from}.`, isError: false } } : {}),
-    });
-    store.count('reconstructions', { reconstructedFrom: r.eventAt ?? performance.now() });
-    if (restoring) store.count('restores');
+    if (image !== null) drawn(r, image); // null: superseded
   }
 
   let gridTimer = null;
@@ -66,6 +108,7 @@ export function create({ section, store, model, shapes, walk, input }) {
     }
   }
   const wantGrid = whenNear(section, loadGrid);
+  whenNear(section, loadDecoder)(); // fetched ahead of the first slider event
 
   // Decodes digit capsule `digit` of the analysis on screen; `image`: its known reconstruction, if any;
   // `restoring`: a shared state whose vector replaces the capsule's own (Reset goes back to the capsule).
@@ -75,7 +118,9 @@ export function create({ section, store, model, shapes, walk, input }) {
     const vector = restoring ? restoring.vector.slice() : base.slice();
     const ranges = sliderRanges(get().stats, digit, base, vector);
     store.set(name, { digit, base, vector, ranges, image, perturbations: null, restoring, eventAt: null });
-    if (!image) reconstruct();
+    // With the decoder here, even a known image is decoded again (a millisecond): what a shared link
+    // restores is then drawn by the same code, to the same pixels.
+    if (!image || decoder) reconstruct();
     wantGrid();
   }
 
@@ -104,7 +149,9 @@ export function create({ section, store, model, shapes, walk, input }) {
   const draw = () => view.render({ ...get(), prediction: store.get('analysis').result?.prediction });
   store.subscribe(name, (r, old) => {
     draw();
-    if (r.vector !== old.vector || r.digit !== old.digit) share.writeHashSoon();
+    // A restored state is written once drawn too: while restoring, the hash is not rewritten (current() is
+    // null), and the drawing can come after the debounce (a decoder still loading).
+    if (r.vector !== old.vector || r.digit !== old.digit || (old.restoring && !r.restoring)) share.writeHashSoon();
   });
   store.subscribe('analysis', (a, old) => {
     if (a.error && a.error !== old.error && pending) {
