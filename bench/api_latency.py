@@ -8,7 +8,7 @@ Measures (DESIGN.md budgets, 2-core CPU):
 Each sequentially over one keep-alive connection, and with --clients concurrent clients; then, in this
 process, model.inference.analyze (forward pass + trace) and app.serialize.trace_to_json alone.
 
-    python bench/api_latency.py                            # the shipped weights/capsnet_mnist.pt
+    python bench/api_latency.py                            # the shipped weights/mnist/capsnet_mnist.pt
     python bench/api_latency.py --allow-untrained          # a random model, while no trained weights exist
     python bench/api_latency.py --requests 20              # a quick smoke run
 
@@ -39,7 +39,7 @@ from browser_helpers import serve  # noqa: E402
 ANALYZE_BUDGET_MS = 25.0
 RECONSTRUCT_BUDGET_MS = 3.0
 ANALYZE_SIZE_BUDGET = 300_000  # bytes
-DEFAULT_WEIGHTS = ROOT / "weights" / "capsnet_mnist.pt"
+DEFAULT_WEIGHTS = ROOT / "weights" / "mnist" / "capsnet_mnist.pt"
 # A "7" as the drawing pad would get it: strokes as fractions of the 280x280 canvas.
 SEVEN = [[(0.25, 0.22), (0.72, 0.22), (0.52, 0.5), (0.42, 0.8)], [(0.4, 0.5), (0.62, 0.5)]]
 

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--report", default=None, metavar="PATH",
-                    help="also write the model report for the page (weights/report.json)")
+                    help="also write the model report for the page (report.json beside the weights, e.g. weights/mnist/report.json)")
     args = ap.parse_args(argv)
     try:
         device = pick_device(args.device)

@@ -1,21 +1,25 @@
 """Builds the sample gallery the page offers: `python -m model.gallery [--weights W] [--out F]`.
 
 About 10 MNIST test digits per class, plus test digits the shipped model gets wrong (they are the
-interesting ones to look inside), in one small JSON file: weights/gallery.json."""
+interesting ones to look inside), in one small JSON file: weights/mnist/gallery.json."""
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import mnist
+from . import mnist, multimnist
+from .canvas import fit
 from .evaluate import predict
 from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
+
+DIGIT_SIZE = multimnist.DIGIT_SIZE
 
 PER_CLASS = 10
 MISCLASSIFIED = 20
@@ -47,12 +51,18 @@ class GalleryError(Exception):
     """A gallery file is missing or not what build() writes; the message names the file."""
 
 
-def read(path: Path | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A gallery file -> images (N, 28, 28) float32 in [0, 1], true labels (N,), the model's predictions (N,)."""
+def _square(pixels: str) -> np.ndarray:
+    a = np.frombuffer(base64.b64decode(pixels, validate=True), dtype=np.uint8)
+    side = math.isqrt(len(a))
+    return a.reshape(side, side)  # ValueError unless square
+
+
+def read(path: Path | str, size: int = DIGIT_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A gallery file's single digits (pair entries are left out) -> images (N, size, size) float32 in
+    [0, 1], each fitted onto that canvas (model/canvas.py); true labels (N,); the model's predictions (N,)."""
     try:
-        entries = json.loads(Path(path).read_text())["samples"]
-        images = np.stack([np.frombuffer(base64.b64decode(e["pixels"], validate=True), dtype=np.uint8).reshape(28, 28)
-                           for e in entries]).astype(np.float32) / 255.0
+        entries = [e for e in json.loads(Path(path).read_text())["samples"] if "labels" not in e]
+        images = np.stack([fit(_square(e["pixels"]), size) for e in entries]).astype(np.float32) / 255.0
         return images, np.array([int(e["label"]) for e in entries]), np.array([int(e["predicted"]) for e in entries])
     except OSError as e:
         raise GalleryError(f"gallery file {path} cannot be read ({e.strerror or e}); build it with "

@@ -13,7 +13,7 @@ from model.capsnet import CapsNet
 from model.weights import save_weights
 
 ROOT = Path(__file__).resolve().parent.parent
-GALLERY = ROOT / "weights" / "gallery.json"
+GALLERY = ROOT / "weights" / "mnist" / "gallery.json"
 
 # Tests share 2 cores with each other and anything else running; one thread keeps them predictable.
 torch.set_num_threads(1)
