@@ -28,6 +28,7 @@ import * as voteCloud from './features/vote_cloud.js';
 import * as capsuleSteps from './features/capsule_steps.js';
 import * as loss from './features/loss.js';
 import { isStateHash } from './reconstructionState.js';
+import { applyShapes, createPicker } from './modelPicker.js';
 import { keepHash } from './navLinks.js';
 import { takeOpenDigit } from './report/openDigit.js';
 import { shapesOf } from './shapes.js';
@@ -67,9 +68,13 @@ async function start() {
   }
   const store = createStore();
   const shapes = shapesOf(model);
+  applyShapes(document, shapes, model.dataset);
+  // A promise of the /api/models list (the picker's; section 8 finds the single-digit model in it), not
+  // awaited here: the walk starts without it.
+  const models = createPicker($('#model-picker'), model.model);
   const walk = createWalk(store, shapes);
   store.subscribe('analysis', () => showStatus(store));
-  const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, shapes, walk, ...extra });
+  const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, models, shapes, walk, ...extra });
   const inputFeature = input.create(ctx(input));
   const reconstructionFeature = reconstruction.create(ctx(reconstruction, { input: inputFeature }));
   for (const feature of FEATURES) feature.create(ctx(feature));

@@ -2,7 +2,8 @@
 // section; when no report is shipped (404) it says how to make one instead.
 
 import { $, setText } from '../dom.js';
-import { ApiError, getModel } from '../api.js';
+import { ApiError, getModel, getReport } from '../api.js';
+import { withModel } from '../modelPicker.js';
 import { renderManifest } from './manifest.js';
 import { renderHistory } from './history.js';
 import { renderPerClassAccuracy } from './perClassAccuracy.js';
@@ -11,19 +12,6 @@ import { renderDigits } from './digits.js';
 
 // Shown at once; more behind a "Show all" button (an untrained model can get thousands wrong).
 const GALLERY_LIMIT = 120;
-
-async function getReport() {
-  let response;
-  try {
-    response = await fetch('/api/report', { headers: { Accept: 'application/json' } });
-  } catch {
-    throw new ApiError('Cannot reach the server. Is run_visualization.py still running?', 0);
-  }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(body?.error || `the server answered ${response.status}`, response.status);
-  if (!body) throw new ApiError('the server sent a report that is not JSON', response.status);
-  return body;
-}
 
 function showMissing(error) {
   $('#report-missing').hidden = false;
@@ -73,6 +61,7 @@ function renderReport(report) {
 }
 
 async function start() {
+  for (const link of document.querySelectorAll('a[data-model-link]')) link.setAttribute('href', withModel(link.getAttribute('href')));
   const [model, report] = await Promise.allSettled([getModel(), getReport()]);
   const modelInfo = model.status === 'fulfilled' ? model.value : null;
   const reportData = report.status === 'fulfilled' ? report.value : null;

@@ -5,6 +5,7 @@
 // (the MNIST test index), then navigates to "/#open". The main page, on load with the hash "#open",
 // reads that entry, removes it, and analyzes it with POST /api/analyze {pixels: ...}.
 
+import { withModel } from '../modelPicker.js';
 import { decode } from '../tensor.js';
 
 export const OPEN_DIGIT_KEY = 'capsnet.openDigit';
@@ -30,7 +31,7 @@ export function openDigit(digit) {
   } catch {
     // Storage disabled or full: the main page then simply opens with its default sample.
   }
-  window.location.assign(OPEN_DIGIT_URL);
+  window.location.assign(withModel(OPEN_DIGIT_URL)); // the report's model, in the visualizer too
 }
 
 // For the main page: the digit waiting to be opened (and forget it), or null.
