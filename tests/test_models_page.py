@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 # Each section after the input, and the <body data-...> counter it bumps once it has drawn an answer.
 SECTION_HOOKS = {"vote_cloud": "voteClouds", "capsule_steps": "capsuleSteps", "loss": "losses",
-                 "reconstruction": "reconstructions", "equivariance": "transforms", "ablation": "ablations",
+                 "reconstruction": "perturbations", "equivariance": "sweeps", "ablation": "ablations",
                  "overlap": "overlaps", "evidence": "evidence"}
 
 
@@ -77,7 +77,6 @@ def test_the_36x36_model_has_its_sizes_everywhere(multi_page):
     assert page.evaluate("[...document.querySelectorAll('#gallery canvas')].every((c) => c.width === 36)")
     # The analysis the page started with is the first pair, at 36x36.
     assert page.evaluate("document.body.dataset.source") == "sample"
-    assert page.locator('[data-dataset="multimnist"]').is_visible() or True  # off screen until scrolled
     assert page.locator('[data-dataset="mnist"]').is_hidden()
 
 
@@ -87,10 +86,27 @@ def test_the_36x36_model_walks_through_every_section(multi_page):
     wait_for_analysis(page, 2)
     for section, name in SECTION_HOOKS.items():
         reveal(page, f"#{section}")
+        if section == "equivariance":  # asks for nothing until a transform or a sweep is chosen
+            page.focus("#equivariance-rotate")
+            page.keyboard.press("ArrowRight")
+            wait_until(page, "Number(document.body.dataset.transforms || 0) >= 1", timeout=180)
+            page.select_option("#equivariance-parameter", "shift_x")
+            page.click("#equivariance-sweep")
         wait_until(page, f"Number(document.body.dataset.{name} || 0) >= 1", timeout=180)
+    # The transformed input and the sweep's strip are 36x36 images too.
+    assert page.evaluate("document.querySelector('#equivariance-transformed').width") == 36
     reveal(page, "#primary_caps")
     # The primary capsule grid: 32 tiles of 10x10 cells; hovering one shows a receptive field on 36x36.
-    assert "10×10" in text(page, "#primary_caps figcaption")
+    assert "10×10" in text(page, "#primary_caps figcaption >> nth=0")
+    page.locator("#primary-lengths").hover(position={"x": 5, "y": 5})
+    assert text(page, "#primary-readout").startswith("Capsule type 0, grid row 0, column 0")
+    page.focus("#primary-lengths")
+    for _ in range(9):
+        page.keyboard.press("ArrowRight")
+    assert text(page, "#primary-readout").startswith("Capsule type 0, grid row 0, column 9")  # a 10-wide grid
+    assert page.evaluate("document.querySelector('#primary-input').width") == 36
+    for canvas in ("#evidence-map-0", "#reconstruction-image"):
+        assert page.evaluate(f"document.querySelector('{canvas}').width") == 36, canvas
     assert page.locator("#error").is_hidden()
 
 
