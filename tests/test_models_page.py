@@ -145,3 +145,46 @@ def test_an_unknown_model_in_the_url_says_which_exist(browser, models_server):
     assert "served models: mnist, multimnist" in page.locator("#error").inner_text()
     assert any("404" in p for p in page.problems)  # the browser logs the 404 itself
     context.close()
+
+
+@pytest.fixture(scope="module")
+def report_server(models_folder, tmp_path_factory):
+    """models_folder with a MultiMNIST report.json (model.evaluate --report on 40 of the fixed test pairs)."""
+    import shutil
+
+    from model import evaluate
+
+    root = tmp_path_factory.mktemp("with-report") / "models"
+    shutil.copytree(models_folder, root)
+    weights = root / "multimnist" / "capsnet_multimnist.pt"
+    assert evaluate.main(["--weights", str(weights), "--limit", "40", "--report", str(weights.with_name("report.json")),
+                          "--json", "--device", "cpu"]) == 0
+    with serve(root, threads=2, env={"OMP_NUM_THREADS": "1"}) as url:
+        yield url
+
+
+def test_the_report_page_works_per_model(browser, report_server, capsys):
+    capsys.readouterr()  # evaluate's JSON line
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    from browser_helpers import watch
+
+    watch(page)
+    page.goto(report_server + "report?model=multimnist")
+    wait_until(page, "document.body.dataset.ready === 'true'")
+    assert page.locator("#report-status").inner_text() == "40 test pairs"
+    assert "MultiMNIST test pairs" in page.locator("#manifest-facts").inner_text()
+    assert page.locator(".back-link").get_attribute("href") == "/?model=multimnist"
+    reveal(page, "#misclassified")
+    assert page.evaluate("[...document.querySelectorAll('#misclassified-digits canvas')].every((c) => c.width === 36)")
+    assert "test pairs have a digit missed" in text(page, "#misclassified-summary")
+    # A wrong pair opens in the visualizer, on the same model, as the 36x36 pixels it is.
+    with page.expect_navigation():
+        page.locator("#misclassified-digits button").first.click()
+    wait_for_analysis(page, 1)
+    assert "?model=multimnist" in page.url
+    assert page.evaluate("document.body.dataset.source") == "pixels"
+    assert page.evaluate("document.querySelector('#input-seen').width") == 36
+    check_clean(page)
+    context.close()

@@ -82,10 +82,10 @@ async function start() {
 
   // A test digit opened from the model report (/report) comes first, then a shared link; otherwise the
   // walk starts with a real MNIST digit so every section has something to show.
-  const opened = window.location.hash === '#open' ? takeOpenDigit() : null;
+  const opened = window.location.hash === '#open' ? takeOpenDigit(shapes.image) : null;
   const samples = store.get('input').samples;
   if (opened) {
-    history.replaceState(null, '', window.location.pathname);
+    history.replaceState(null, '', window.location.pathname + window.location.search); // keeps ?model=
     walk.analyze({ pixels: opened.pixels });
   } else if (isStateHash(window.location.hash) && reconstructionFeature.restoreFromLink($('#reconstruction'))) {
     // the shared state is being analyzed

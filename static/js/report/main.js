@@ -35,9 +35,13 @@ function renderGallery(name, digits, summary) {
 function renderReport(report) {
   $('#report-body').hidden = false;
   const wrong = report.misclassified;
-  renderGallery('misclassified', wrong, wrong.length
-    ? `${wrong.length} of ${report.n.toLocaleString('en')} test digits, each with the two longest digit capsules `
-      + '(the network\'s answer first). Click one to open it in the visualizer.'
+  const n = report.n.toLocaleString('en');
+  // A MultiMNIST report lists the first of its (many) wrong pairs; a single-digit one every wrong digit.
+  const listed = report.unit === 'pairs'
+    ? `${report.wrong_total.toLocaleString('en')} of ${n} test pairs have a digit missed; the first ${wrong.length} `
+      + 'are shown, each with the digit missed, what took its place and the two longest digit capsules. '
+    : `${wrong.length} of ${n} test digits, each with the two longest digit capsules (the network's answer first). `;
+  renderGallery('misclassified', wrong, wrong.length ? `${listed}Click one to open it in the visualizer.`
     : 'None: the network reads every test digit correctly.');
   renderGallery('lowest_margin', report.lowest_margin, 'Correct answers with the smallest gap between the two '
     + 'longest capsules: the digits the network nearly got wrong. Click one to open it in the visualizer.');
@@ -72,7 +76,7 @@ async function start() {
     else showError(`Could not load the report: ${report.reason.message}`);
   } else {
     await renderReport(reportData);
-    setText($('#report-status'), `${reportData.n.toLocaleString('en')} test digits`);
+    setText($('#report-status'), `${reportData.n.toLocaleString('en')} test ${reportData.unit === 'pairs' ? 'pairs' : 'digits'}`);
   }
   document.body.dataset.ready = 'true';
 }
