@@ -40,3 +40,19 @@ def test_pair_report_counts_each_digit_and_what_took_its_place():
     assert [d["index"] for d in r["lowest_margin"]] == [0]
     assert r["lowest_margin"][0]["label"] == r["lowest_margin"][0]["predicted"] == 1  # the weaker of the two
     assert len(r["misclassified"][0]["pixels"]) == 1728  # 36x36 uint8 in base64
+
+
+def test_capsule_stats_of_a_multimnist_model_count_both_digits_of_each_pair(models_folder, fake_mnist, tmp_path,
+                                                                             capsys):
+    import json
+
+    from model import capsule_stats
+
+    out = tmp_path / "capsule_stats.json"
+    weights = models_folder / "multimnist" / "capsnet_multimnist.pt"
+    assert capsule_stats.main(["--weights", str(weights), "--data-dir", str(fake_mnist.dir), "--limit", "20",
+                               "--out", str(out)]) == 0
+    capsys.readouterr()
+    stats = json.loads(out.read_text())
+    assert sum(c["n"] for c in stats["classes"]) == 40 and "20 MultiMNIST training pairs" in stats["source"]
+    assert all(len(c["dims"]) == 16 for c in stats["classes"])

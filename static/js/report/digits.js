@@ -26,7 +26,8 @@ export function digitButton(digit) {
   drawDigit(canvas, bytes, side);
   const pair = Array.isArray(digit.labels);
   const truth = pair ? digit.labels.join('+') : String(digit.label);
-  const verdict = wrong ? `${truth}: ${digit.label} → ${digit.predicted}` : `${truth} ✓`;
+  const mistake = `${digit.label} → ${digit.predicted}`;
+  const verdict = wrong ? (pair ? `${truth}: ${mistake}` : mistake) : `${truth} ✓`;
   // The accessible name is the visible text plus words for what the symbols say (a hidden span, not an
   // aria-label: WCAG 2.5.3 wants the visible text inside the name, and a spoken command to match it).
   const what = pair ? `test pair ${digit.index}, a ${digit.labels[0]} and a ${digit.labels[1]}` : `test digit ${digit.index}, a ${digit.label}`;
