@@ -262,7 +262,8 @@ def main(argv=None) -> int:
     print(f"API latency: {'UNTRAINED random model' if weights is None else weights}; {args.requests} requests per row; "
           f"server --threads {args.server_threads}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} CPUs; load average {load:.2f}")
-    print(f"{'model':12} {'measurement':24} {'mode':14} {'median ms':>10} {'p95 ms':>10} {'size KB':>9}  {'budget':14} result")
+    print(f"{'model':12} {'measurement':24} {'mode':14} {'median ms':>10} {'p95 ms':>10} {'size KB':>9}  "
+          f"{'budget':14} result")
     failed = False
     for model_name, name, mode, times, size, budget, ok in rows:
         median = f"{statistics.median(times):10.2f}" if times else f"{'':10}"

@@ -52,7 +52,8 @@ def pair_vectors(model, images: torch.Tensor, labels: torch.Tensor, n: int,
     return torch.cat(out).flatten(0, 1), pairs.labels.flatten()
 
 
-def stats(vectors: torch.Tensor, labels: torch.Tensor, source: str = "MNIST training set, each digit's own capsule") -> dict:
+def stats(vectors: torch.Tensor, labels: torch.Tensor,
+          source: str = "MNIST training set, each digit's own capsule") -> dict:
     classes = []
     for d in range(10):
         v = vectors[labels == d]  # (n_d, 16)

@@ -163,7 +163,8 @@ def test_report_page_takes_the_model_query(client):
 
 def test_discover_a_file_a_model_folder_and_a_folder_of_folders(models_folder):
     assert [n for n, _ in discover(models_folder)] == ["mnist", "multimnist"]
-    assert discover(models_folder / "multimnist") == [("multimnist", models_folder / "multimnist" / "capsnet_multimnist.pt")]
+    multi = models_folder / "multimnist"
+    assert discover(multi) == [("multimnist", multi / "capsnet_multimnist.pt")]
     pt = models_folder / "mnist" / "capsnet_mnist.pt"
     assert discover(pt) == [("mnist", pt)]
 

@@ -10,6 +10,7 @@
 // ablations; data-restores shared reconstruction states restored and drawn; data-shares the times the URL
 // hash was written; data-overlaps overlapping-digit pairs; data-evidence the evidence section's answers;
 // data-vote-clouds, data-capsule-steps and data-losses the vote clouds, capsule steps and losses drawn.
+// data-overlap-compares: section 8's answers from the single-digit model, when a MultiMNIST model is shown.
 
 import * as api from './api.js';
 import { $, fmt, setText } from './dom.js';
