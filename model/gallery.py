@@ -62,7 +62,8 @@ def _b64(image: torch.Tensor) -> str:
 def build_pairs(model, test: mnist.Split, like: list[dict]) -> list[dict]:
     """The MultiMNIST gallery: fixed test pairs (right and wrong), then the single digits listed in `like`
     (another gallery's entries) with this model's prediction for each digit centred on its canvas."""
-    pairs = multimnist.test_pairs(test.images, test.labels, n=PAIRS_SEARCHED)
+    # The fixed 10,000 (a shorter set from the same seed would be other pairs); only the first are needed.
+    pairs = multimnist.Pairs(*(x[:PAIRS_SEARCHED] for x in multimnist.test_pairs(test.images, test.labels)))
     _, lengths = predict(model, pairs.images)
     right = multimnist.both_right(lengths, pairs.labels)
     wrong = (~right[PAIRS:]).nonzero().flatten()[:PAIRS_WRONG] + PAIRS
