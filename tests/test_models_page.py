@@ -78,6 +78,8 @@ def test_the_36x36_model_has_its_sizes_everywhere(multi_page):
     # The analysis the page started with is the first pair, at 36x36.
     assert page.evaluate("document.body.dataset.source") == "sample"
     assert page.locator('[data-dataset="mnist"]').is_hidden()
+    assert "Both digits right" in page.locator("#model-facts").text_content()  # the model panel's measure
+    assert "MultiMNIST test pairs" in text(page, "#model-summary")
 
 
 def test_the_36x36_model_walks_through_every_section(multi_page):
