@@ -97,12 +97,17 @@ def _kernels(model: CapsNet) -> bytes:
 
 def discover(weights: Path | str) -> list[tuple[str, Path]]:
     """(name, weights file) of every model `weights` names: a file (named by its folder), a folder holding
-    one *.pt, or a folder of such folders (alphabetical; folders with no *.pt are not models). Raises
+    one *.pt, or a folder of such folders (alphabetical; folders with no *.pt are not models). A lone model
+    in a folder whose name is not a model name is called "model"; in a folder of folders it is refused. Raises
     WeightsError naming the path when there is nothing to serve or a folder is ambiguous."""
     path = Path(weights)
     hint = "give a weights file, a model folder or a folder of model folders (the shipped one is weights/)"
+
+    def one(folder: Path) -> str:  # a lone model's name: its folder's, when that is a name at all
+        return folder.name if NAME.fullmatch(folder.name) else "model"
+
     if path.suffix == ".pt" or path.is_file():
-        return [(path.resolve().parent.name, path)]  # load_weights says what is wrong with the file
+        return [(one(path.resolve().parent), path)]  # load_weights says what is wrong with the file
     if not path.is_dir():
         raise WeightsError(f"weights folder {path} not found; {hint}")
 
@@ -115,7 +120,7 @@ def discover(weights: Path | str) -> list[tuple[str, Path]]:
 
     own = only_pt(path)
     if own is not None:
-        return [(path.resolve().name, own)]
+        return [(one(path.resolve()), own)]
     found = [(d.name, pt) for d in sorted(path.iterdir(), key=lambda d: d.name) if d.is_dir()
              and (pt := only_pt(d)) is not None]
     if not found:

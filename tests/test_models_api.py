@@ -185,3 +185,11 @@ def test_discover_refuses_what_it_cannot_serve(tmp_path):
     torch.save({}, tmp_path / "bad name" / "w.pt")
     with pytest.raises(WeightsError, match="not a model name"):
         discover(tmp_path)
+
+
+def test_a_lone_model_in_a_folder_with_an_odd_name_is_called_model(tmp_path):
+    folder = tmp_path / "my weights (old)"
+    folder.mkdir()
+    (folder / "w.pt").write_bytes(b"")
+    assert discover(folder / "w.pt") == [("model", folder / "w.pt")]
+    assert discover(folder) == [("model", folder / "w.pt")]
