@@ -9,15 +9,18 @@ import logging
 import sys
 from pathlib import Path
 
-# model.weights.DEFAULT_WEIGHTS, spelled out here because importing model.weights imports torch.
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "capsnet_mnist.pt"
+# model.weights.MODELS_DIR, spelled out here because importing model.weights imports torch.
+MODELS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes the tool to your network")
     ap.add_argument("--port", type=int, default=5000)
-    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--weights", default=str(MODELS_DIR),
+                    help="a weights file, a model folder (one *.pt with its manifest, gallery, report and capsule "
+                         "statistics) or a folder of model folders, each served under its folder's name in "
+                         "alphabetical order, the first as the default")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=4, help="request worker threads")
     ap.add_argument("--allowed-host", action="append", default=[], metavar="NAME",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 
-from model.weights import DEFAULT_WEIGHTS
+from model.weights import MODELS_DIR
 
 from . import errors, resources, security, static_files
 from .api import bp as api_bp
@@ -14,8 +14,10 @@ from .report_page import bp as report_bp
 from .routing_api import bp as routing_bp
 
 DEFAULTS = {
-    "WEIGHTS": str(DEFAULT_WEIGHTS),
-    "GALLERY": str(DEFAULT_WEIGHTS.with_name("gallery.json")),
+    # A weights file, a model folder or a folder of model folders (app/resources.py): every model shipped.
+    "WEIGHTS": str(MODELS_DIR),
+    # None: each model's gallery.json beside its weights (the shipped MNIST one when it has none).
+    "GALLERY": None,
     "DEVICE": "auto",
     "ALLOW_UNTRAINED": False,  # development only: serve a randomly initialised model
     # Room for a large phone photo as a data URL; anything bigger is refused with 413 before parsing.

@@ -19,6 +19,13 @@ from .validation import (ANALYZE_OPTIONS, INPUT_FIELDS, ApiError, analyze_input,
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
+@bp.get("/models")
+def models():
+    """Every served model, in order (the first is the default): what the page's model picker lists."""
+    served = resources.models()
+    return jsonify(models=[r.summary() for r in served], default=served.default.name)
+
+
 @bp.get("/model")
 def model_info():
     return jsonify(resources.get().model_info)
@@ -50,8 +57,9 @@ DECODER_FIELDS = ("digit", "vector")
 @bp.post("/analyze")
 def analyze():
     t0 = time.perf_counter()
-    r = resources.get()
-    given = _analyze_input(r, read_body(request, ANALYZE_FIELDS, True, "/api/analyze"))
+    body = read_body(request, ANALYZE_FIELDS, True, "/api/analyze")
+    r = resources.get(body)
+    given = _analyze_input(r, body)
     image = transforms.apply_one(given.image, given.transform)
     t1 = time.perf_counter()
     _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
@@ -76,8 +84,8 @@ def analyze():
 @bp.post("/sweep")
 def sweep():
     """One transform parameter across its range: how the capsules respond (equivariance section)."""
-    r = resources.get()
     body = read_body(request, SWEEP_FIELDS, True, "/api/sweep")
+    r = resources.get(body)
     refuse_fields(body, ("uniform_routing", "transform", "votes_for"), "/api/sweep",
                   "it sweeps one parameter from the untransformed input, with routing as trained")
     name = validation.name(body, "parameter", transforms.RANGES)
@@ -92,8 +100,8 @@ def sweep():
 @bp.post("/ablation")
 def routing_ablation():
     """Does routing matter? Lengths after 1..10 iterations and with uniform coupling, and how c moves."""
-    r = resources.get()
     body = read_body(request, ABLATION_FIELDS, True, "/api/ablation")
+    r = resources.get(body)
     refuse_fields(body, ANALYZE_OPTIONS, "/api/ablation", "it always compares uniform coupling with "
                   f"1..{ablation.MAX_ITERATIONS} iterations on the untransformed input")
     cfg = r.model.config
@@ -112,9 +120,9 @@ def routing_ablation():
 def evidence_view():
     """Where the evidence for one or two digits came from: c_ij |u_i| spread over each capsule's receptive
     field, the top capsules, and each listed capsule's vector and votes (as /api/analyze's votes_for)."""
-    r = resources.get()
-    cfg = r.model.config
     body = read_body(request, EVIDENCE_FIELDS, False, "/api/evidence")
+    r = resources.get(body)
+    cfg = r.model.config
     top = integer(body, "top", 1, limits.EVIDENCE_TOP_MAX, default=limits.EVIDENCE_TOP_DEFAULT)
     digits = body.get("digits")
     if digits is not None:
@@ -150,27 +158,28 @@ def capsule_stats():
 
 def _analyze_input(r, body: dict):
     cfg = r.model.config
-    return analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count)
+    return analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count, cfg.image_size)
 
 
-def _decoder_args(endpoint: str) -> tuple[int, np.ndarray]:
+def _decoder_args(endpoint: str):
     body = read_body(request, DECODER_FIELDS, False, endpoint)
-    cfg = resources.get().model.config
+    r = resources.get(body)
+    cfg = r.model.config
     digit = integer(body, "digit", 0, cfg.digit_count - 1)
-    return digit, vector(body, "vector", cfg.digit_dim, limits.VECTOR_LIMIT)
+    return r.model, digit, vector(body, "vector", cfg.digit_dim, limits.VECTOR_LIMIT)
 
 
 @bp.post("/reconstruct")
 def reconstruct():
-    digit, v = _decoder_args("/api/reconstruct")
-    image = inference.reconstruct(resources.get().model, digit, v)
+    model, digit, v = _decoder_args("/api/reconstruct")
+    image = inference.reconstruct(model, digit, v)
     return jsonify(digit=digit, image=encode_float(image, "float16"))
 
 
 @bp.post("/perturbations")
 def perturbations():
-    digit, v = _decoder_args("/api/perturbations")
-    grid = inference.perturbation_grid(resources.get().model, digit, v)
+    model, digit, v = _decoder_args("/api/perturbations")
+    grid = inference.perturbation_grid(model, digit, v)
     return jsonify(digit=digit, steps=list(inference.PERTURBATION_STEPS), images=encode_unsigned(grid))
 
 

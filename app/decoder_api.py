@@ -43,9 +43,9 @@ def decoder_json(model) -> tuple[bytes, str]:
 
 @bp.get("/decoder")
 def decoder():
-    unknown = sorted(request.args)
+    unknown = sorted(set(request.args) - {"model"})
     if unknown:
-        raise ApiError(f"/api/decoder takes no query parameters, got {', '.join(repr(k[:40]) for k in unknown[:5])}")
+        raise ApiError(f"/api/decoder takes no query parameters but model, got {', '.join(repr(k[:40]) for k in unknown[:5])}")
     body, etag = decoder_json(resources.get().model)
     headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE}
     if request.if_none_match.contains_weak(etag):  # a compressed copy carries the weak form of the tag

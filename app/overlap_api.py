@@ -17,16 +17,17 @@ bp = Blueprint("overlap", __name__, url_prefix="/api")
 
 @bp.post("/overlap")
 def overlap_pair():
-    r = resources.get()
     body = read_body(request, ("first", "second", "shift", "iterations"), False, "/api/overlap")
-    first, first_id = sample_or_pixels(body, "first", r.gallery)
-    second, second_id = sample_or_pixels(body, "second", r.gallery)
+    r = resources.get(body)
+    size = r.model.config.image_size
+    first, first_id = sample_or_pixels(body, "first", r.gallery, size)
+    second, second_id = sample_or_pixels(body, "second", r.gallery, size)
     if first_id is not None and first_id == second_id:
         raise ApiError(f"'first' and 'second' are the same sample ({first_id}); overlay two different digits")
     shift = integers(body, "shift", 2, -OVERLAP_SHIFT_LIMIT, OVERLAP_SHIFT_LIMIT)
     n = iterations(body, r.model.config.routing_iterations)
     result = overlap.analyze_pair(r.model, first, second, tuple(shift), n)
-    labels = {e["id"]: e["label"] for e in r.gallery.entries}
+    labels = {e["id"]: e.get("label") for e in r.gallery.entries}  # a pair entry has "labels", no one label
     return jsonify(
         input=encode_float(result.composite, "float16"),
         parts=encode_float(result.parts, "float16"),
@@ -37,5 +38,7 @@ def overlap_pair():
         reconstructions=encode_float(result.reconstructions, "float16"),
         samples=[first_id, second_id],
         labels=[labels.get(first_id), labels.get(second_id)],
+        model=r.name,
+        dataset=r.dataset,
         untrained=r.untrained,
     )

@@ -1,32 +1,47 @@
-"""What the server loads once at start-up and shares read-only between requests: the model, its
-manifest, the sample gallery and the (static) Conv1 kernels JSON."""
+"""What the server loads once at start-up and shares read-only between requests: every served model
+(Models), each with its own Resources: the network, its manifest, its sample gallery, the (static) Conv1
+kernels JSON, its report and capsule statistics.
+
+`--weights` (config WEIGHTS) names one weights file or a folder. A folder holding a *.pt file is one model;
+a folder of such folders is several, named by their folder names (weights/mnist, weights/multimnist) and
+served in alphabetical order: the first is the default, the model a request gets when it names none.
+A request names its model with the `model` field of its JSON or form body, or `?model=` on a GET."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 
+from model import limits, multimnist
 from model.capsnet import CapsNet, CapsNetConfig, parameter_counts
 from model.device import pick_device
-from model import limits
 from model.evidence import receptive_field
 from model.inference import PERTURBATION_STEPS
 from model.transforms import RANGES
-from model.weights import load_weights, read_manifest
+from model.weights import DEFAULT_WEIGHTS, WeightsError, load_weights, read_manifest
 
 from .encoding import encode_float
 from .samples import Gallery
+from .validation import MODEL_NAME_MAX, ApiError, model_name
 
 log = logging.getLogger(__name__)
+
+# A model's name is its folder's: it travels in URLs (?model=) and JSON, so plain characters only.
+NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MODEL_NAME_MAX - 1}}}", re.ASCII)
+# The gallery a model without its own gets (single digits, fitted to its input size).
+SHIPPED_GALLERY = DEFAULT_WEIGHTS.with_name("gallery.json")
 
 
 @dataclass(frozen=True)
 class Resources:
+    name: str  # the model's folder name: what the `model` field says
+    dataset: str  # "mnist" or "multimnist"
     model: CapsNet
     manifest: dict | None
     untrained: bool
@@ -34,8 +49,44 @@ class Resources:
     kernels_json: bytes
     kernels_etag: str
     model_info: dict
-    report: dict | None  # weights/report.json, from model.evaluate --report
-    capsule_stats: dict | None  # weights/capsule_stats.json, from model.capsule_stats
+    report: dict | None  # report.json beside the weights, from model.evaluate --report
+    capsule_stats: dict | None  # capsule_stats.json beside the weights, from model.capsule_stats
+
+    def summary(self) -> dict:
+        """This model's line in GET /api/models."""
+        cfg, m = self.model.config, self.manifest or {}
+        grid = cfg.primary_grid
+        return {"name": self.name, "dataset": self.dataset, "input_size": cfg.image_size,
+                "capsule_grid": [grid, grid], "primary_capsules": cfg.primary_count,
+                "accuracy": None if m.get("test_accuracy") is None else round(float(m["test_accuracy"]), 6),
+                "accuracy_metric": _metric(self.dataset, m)}
+
+
+class Models:
+    """The served models in order; the first is the default."""
+
+    def __init__(self, items: list[Resources]):
+        if not items:
+            raise ValueError("no models to serve")
+        self._by_name = {r.name: r for r in items}
+        self.names = tuple(self._by_name)
+        self.default = items[0]
+
+    def __iter__(self):
+        return iter(self._by_name.values())
+
+    def get(self, name: str) -> Resources:
+        return self._by_name[name]
+
+    def first_of(self, dataset: str) -> Resources | None:
+        return next((r for r in self if r.dataset == dataset), None)
+
+
+def _metric(dataset: str, manifest: dict) -> str | None:
+    if "test_accuracy" not in manifest:
+        return None
+    return manifest.get("test_metric") or ("both digits right on the fixed MultiMNIST test pairs"
+                                           if dataset == "multimnist" else "accuracy on the 10,000 MNIST test digits")
 
 
 def _kernels(model: CapsNet) -> bytes:
@@ -44,21 +95,61 @@ def _kernels(model: CapsNet) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def load(config: dict) -> Resources:
-    device = pick_device(config["DEVICE"])
-    if config["ALLOW_UNTRAINED"]:
+def discover(weights: Path | str) -> list[tuple[str, Path]]:
+    """(name, weights file) of every model `weights` names: a file (named by its folder), a folder holding
+    one *.pt, or a folder of such folders (alphabetical; folders with no *.pt are not models). A lone model
+    in a folder whose name is not a model name is called "model"; in a folder of folders it is refused. Raises
+    WeightsError naming the path when there is nothing to serve or a folder is ambiguous."""
+    path = Path(weights)
+    hint = "give a weights file, a model folder or a folder of model folders (the shipped one is weights/)"
+
+    def one(folder: Path) -> str:  # a lone model's name: its folder's, when that is a name at all
+        return folder.name if NAME.fullmatch(folder.name) else "model"
+
+    if path.suffix == ".pt" or path.is_file():
+        return [(one(path.resolve().parent), path)]  # load_weights says what is wrong with the file
+    if not path.is_dir():
+        raise WeightsError(f"weights folder {path} not found; {hint}")
+
+    def only_pt(folder: Path) -> Path | None:
+        files = sorted(folder.glob("*.pt"))
+        if len(files) > 1:
+            raise WeightsError(f"model folder {folder} holds {len(files)} weights files "
+                               f"({', '.join(f.name for f in files)}); keep one *.pt per model folder")
+        return files[0] if files else None
+
+    own = only_pt(path)
+    if own is not None:
+        return [(one(path.resolve()), own)]
+    found = [(d.name, pt) for d in sorted(path.iterdir(), key=lambda d: d.name) if d.is_dir()
+             and (pt := only_pt(d)) is not None]
+    if not found:
+        raise WeightsError(f"weights folder {path} holds no model folder (a folder with one *.pt file); {hint}")
+    for name, _ in found:
+        if not NAME.fullmatch(name):
+            raise WeightsError(f"model folder name {name[:80]!r} in {path} is not a model name (letters, digits, "
+                               f"'_', '.', '-', at most {MODEL_NAME_MAX} characters); rename the folder")
+    return found
+
+
+def _load_one(name: str, weights: Path | None, config: dict, device) -> Resources:
+    untrained = weights is None
+    if untrained:
         torch.manual_seed(0)
         model, manifest = CapsNet(CapsNetConfig()).to(device).eval(), None
         log.warning("serving an UNTRAINED model (--allow-untrained): predictions are meaningless")
     else:
-        model, manifest = load_weights(config["WEIGHTS"], device), read_manifest(config["WEIGHTS"])
+        model, manifest = load_weights(weights, device), read_manifest(weights)
     for p in model.parameters():
         p.requires_grad_(False)
     kernels = _kernels(model)
     cfg = model.config
+    dataset = (manifest or {}).get("dataset") or ("multimnist" if cfg.image_size == multimnist.CANVAS else "mnist")
     info = {
         "name": "CapsNet (Sabour, Frosst & Hinton 2017)",
-        "untrained": bool(config["ALLOW_UNTRAINED"]),
+        "model": name,
+        "dataset": dataset,
+        "untrained": untrained,
         "device": str(device),
         "config": cfg.to_dict(),
         "parameters": parameter_counts(model),
@@ -69,13 +160,21 @@ def load(config: dict) -> Resources:
         "manifest": manifest,
         "limits": limits_info(config),
     }
-    shipped = None if config["ALLOW_UNTRAINED"] else Path(config["WEIGHTS"])
-    capsule_stats = _optional_json(shipped, "capsule_stats.json")
+    capsule_stats = _optional_json(weights, "capsule_stats.json")
     # The page asks for the statistics only when they exist: a 404 would be a console error in the browser.
     info["capsule_stats"] = capsule_stats is not None
-    return Resources(model, manifest, bool(config["ALLOW_UNTRAINED"]), Gallery(config["GALLERY"]),
-                     kernels, hashlib.sha256(kernels).hexdigest()[:32], info,
-                     _optional_json(shipped, "report.json"), capsule_stats)
+    gallery = config.get("GALLERY") or (weights.with_name("gallery.json") if weights is not None
+                                        and weights.with_name("gallery.json").is_file() else SHIPPED_GALLERY)
+    return Resources(name, dataset, model, manifest, untrained, Gallery(gallery, cfg.image_size), kernels,
+                     hashlib.sha256(kernels).hexdigest()[:32], info, _optional_json(weights, "report.json"),
+                     capsule_stats)
+
+
+def load(config: dict) -> Models:
+    device = pick_device(config["DEVICE"])
+    if config["ALLOW_UNTRAINED"]:
+        return Models([_load_one("untrained", None, config, device)])
+    return Models([_load_one(name, Path(w), config, device) for name, w in discover(config["WEIGHTS"])])
 
 
 def limits_info(config: dict) -> dict:
@@ -106,8 +205,26 @@ def _optional_json(weights: Path | None, name: str) -> dict | None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["capsnet"] = load(app.config)
+    models = load(app.config)
+    app.extensions["capsnet_models"] = models
+    app.extensions["capsnet"] = models.default  # the default model's Resources, for code that needs only it
 
 
-def get() -> Resources:
-    return current_app.extensions["capsnet"]
+def models() -> Models:
+    return current_app.extensions["capsnet_models"]
+
+
+def get(body: dict | None = None) -> Resources:
+    """The model a request names: `model` in its parsed body (JSON or form) when given one, else
+    ?model= in the URL; the default model when it names none. Unknown names are a 404 listing the names."""
+    served = models()
+    if body is not None:
+        if "model" not in body:
+            return served.default
+        return served.get(model_name(body["model"], served.names))
+    if not has_request_context() or "model" not in request.args:
+        return served.default
+    given = request.args.getlist("model")
+    if len(given) != 1:
+        raise ApiError("'model' is given more than once")
+    return served.get(model_name(given[0], served.names))

@@ -36,11 +36,11 @@ def _points(x: torch.Tensor) -> list:
 
 def _traced(endpoint: str, extra_fields: tuple[str, ...]):
     """The request read by the API's one set of parsers (JSON only), then one traced forward pass."""
-    r = resources.get()
-    cfg = r.model.config
     body = read_body(request, (*INPUT_FIELDS, *ANALYZE_OPTIONS, *extra_fields), False, f"/api/routing/{endpoint}")
+    r = resources.get(body)
+    cfg = r.model.config
     refuse_fields(body, ("votes_for",), f"/api/routing/{endpoint}", "it names its capsules itself")
-    given = analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count)
+    given = analyze_input(body, r.gallery, cfg.routing_iterations, cfg.primary_count, cfg.image_size)
     image = transforms.apply_one(given.image, given.transform)
     _, trace = inference.analyze(r.model, image, given.iterations, given.uniform_routing)
     head = {"prediction": int(trace.lengths[0].argmax()), "lengths": _rounded(trace.lengths[0]),

@@ -38,7 +38,7 @@ def _form_json(text: str):
 FORM_KINDS = {
     "iterations": _form_integer, "votes_for": _form_integer, "digit": _form_integer, "top": _form_integer,
     "uniform_routing": _form_boolean,
-    "sample": str, "parameter": str,
+    "sample": str, "parameter": str, "model": str,
     "pixels": _form_json, "transform": _form_json,
 }
 
@@ -74,9 +74,14 @@ def form_body(request: Request, allowed) -> dict:
     return {k: (v if isinstance(v, bytes) else FORM_KINDS.get(k, str)(v)) for k, v in body.items()}
 
 
+# Every endpoint takes the optional `model` (app/resources.py reads it), whatever else it takes.
+COMMON_FIELDS = ("model",)
+
+
 def read_body(request: Request, allowed, multipart: bool, endpoint: str) -> dict:
-    """The request's fields, checked against `allowed`. `multipart`: the endpoint takes a form upload
-    too; if not, a form gets a 415 saying so."""
+    """The request's fields, checked against `allowed` and COMMON_FIELDS. `multipart`: the endpoint takes a
+    form upload too; if not, a form gets a 415 saying so."""
+    allowed = (*allowed, *COMMON_FIELDS)
     if request.mimetype == "multipart/form-data":
         if not multipart:
             raise ApiError(f"{endpoint} takes JSON only (Content-Type: application/json), not multipart", 415)

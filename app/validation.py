@@ -151,15 +151,16 @@ def _preprocess_error(e: PreprocessError, prefix: str = "") -> ApiError:
     return ApiError(prefix + str(e), 422 if isinstance(e, NoDigitFound) else 400)
 
 
-def pixels(value) -> np.ndarray:
+def pixels(value, size: int) -> np.ndarray:
+    """size x size numbers in [0, 1] (size: the model's input side)."""
     # numpy would quietly turn "0.5" and true into numbers; JSON pixels must be numbers.
     if isinstance(value, list) and all(isinstance(row, list) for row in value):
         if not all(_is_number(x) for row in value for x in row):
-            raise ApiError("pixels must be a 28x28 array of numbers")
+            raise ApiError(f"pixels must be a {size}x{size} array of numbers")
         if any(isinstance(x, int) and not 0 <= x <= 1 for row in value for x in row):
             raise ApiError("pixels must be in [0, 1]")  # before numpy, which overflows on huge integers
     try:
-        return validate_pixels(value)
+        return validate_pixels(value, size)
     except PreprocessError as e:
         raise _preprocess_error(e) from None
 
@@ -177,9 +178,9 @@ def image_bytes(value) -> bytes:
         raise ApiError("'image' is not valid base64") from None
 
 
-def image(data: bytes) -> tuple[np.ndarray, dict]:
+def image(data: bytes, size: int) -> tuple[np.ndarray, dict]:
     try:
-        p = preprocess_bytes(data)
+        p = preprocess_bytes(data, size)
     except PreprocessError as e:
         raise _preprocess_error(e) from None
     return p.image, p.describe()
@@ -191,6 +192,22 @@ def sample(value, samples, key: str = "sample") -> np.ndarray:
     return samples.image(value)
 
 
+MODEL_NAME_MAX = 64  # characters; model names are folder names, and none is longer
+
+
+def model_name(value, names) -> str:
+    """The `model` field (JSON, form or ?model=): the name of a served model (GET /api/models lists
+    them). Not a string, or too long, is a 400; a well-formed name nobody serves is a 404."""
+    listed = ", ".join(names)
+    if not isinstance(value, str):
+        raise ApiError(f"'model' must be a model name (one of: {listed}), got {quote(value)}")
+    if not 1 <= len(value) <= MODEL_NAME_MAX:
+        raise ApiError(f"'model' must be a name of 1 to {MODEL_NAME_MAX} characters (one of: {listed})")
+    if value not in names:
+        raise ApiError(f"unknown model {quote(value)}; served models: {listed} (GET /api/models)", 404)
+    return value
+
+
 # ---- the input image of /api/analyze, /api/sweep, /api/ablation, /api/evidence ----
 
 INPUT_FIELDS = ("image", "pixels", "sample")
@@ -200,7 +217,7 @@ ANALYZE_OPTIONS = ("iterations", "uniform_routing", "transform", "votes_for")
 
 @dataclass(frozen=True)
 class AnalyzeInput:
-    image: np.ndarray  # (28, 28) float32 in [0, 1]
+    image: np.ndarray  # (size, size) float32 in [0, 1], the model's input side
     source: str  # "upload", "image", "pixels" or "sample"
     preprocessing: dict | None  # what preprocessing did, for images
     sample: str | None
@@ -210,20 +227,20 @@ class AnalyzeInput:
     votes_for: int | None  # a primary capsule whose votes u_hat_j|i to send back
 
 
-def analyze_input(body: dict, samples, default_iterations: int, primary_count: int) -> AnalyzeInput:
+def analyze_input(body: dict, samples, default_iterations: int, primary_count: int, size: int) -> AnalyzeInput:
     """Exactly one of image / pixels / sample (a multipart file arrives as `image` bytes), and the
-    options of ANALYZE_OPTIONS with their defaults."""
+    options of ANALYZE_OPTIONS with their defaults. size: the model's input side."""
     given = [k for k in INPUT_FIELDS if k in body]
     if len(given) != 1:
-        raise ApiError("give exactly one of 'image' (data URL or base64), 'pixels' (28x28 in [0, 1]) "
+        raise ApiError(f"give exactly one of 'image' (data URL or base64), 'pixels' ({size}x{size} in [0, 1]) "
                        f"or 'sample' (a gallery id); got {given or 'none'}")
     source, sample_id, info = given[0], None, None
     if source == "image":
         if isinstance(body["image"], bytes):
             source = "upload"
-        img, info = image(image_bytes(body["image"]))
+        img, info = image(image_bytes(body["image"]), size)
     elif source == "pixels":
-        img = pixels(body["pixels"])
+        img = pixels(body["pixels"], size)
     else:
         img = sample(body["sample"], samples)
         sample_id = body["sample"]
@@ -240,17 +257,17 @@ def analyze_input(body: dict, samples, default_iterations: int, primary_count: i
     )
 
 
-def sample_or_pixels(body: dict, key: str, samples) -> tuple[np.ndarray, str | None]:
-    """body[key] as a gallery sample id (a string) or 28x28 pixels in [0, 1] (nested lists) ->
+def sample_or_pixels(body: dict, key: str, samples, size: int) -> tuple[np.ndarray, str | None]:
+    """body[key] as a gallery sample id (a string) or size x size pixels in [0, 1] (nested lists) ->
     (the image, the sample id or None). For /api/overlap."""
     value = body.get(key)
     if value is None:
-        raise ApiError(f"'{key}' is required: a gallery sample id or 28x28 pixels in [0, 1]")
+        raise ApiError(f"'{key}' is required: a gallery sample id or {size}x{size} pixels in [0, 1]")
     if isinstance(value, str):
         return sample(value, samples, key), value
     if not isinstance(value, list):
-        raise ApiError(f"'{key}' must be a gallery sample id or 28x28 pixels in [0, 1]")
+        raise ApiError(f"'{key}' must be a gallery sample id or {size}x{size} pixels in [0, 1]")
     try:
-        return pixels(value), None
+        return pixels(value, size), None
     except ApiError as e:
         raise ApiError(f"'{key}': {e.message}", e.status) from None

@@ -7,7 +7,7 @@ time, cumulative layout shift and the bytes moved, each against issue 11's budge
 desktop runs; the mobile rows are for reference):
 
     npm install --prefix bench                     # once
-    python bench/lighthouse.py                     # the shipped weights/capsnet_mnist.pt
+    python bench/lighthouse.py                     # the shipped weights/mnist/capsnet_mnist.pt
     python bench/lighthouse.py --preset desktop --runs 3 --keep-reports /tmp/lh
 
 The server is warmed up (one page load and one analysis) before the first run; Lighthouse itself clears

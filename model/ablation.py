@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
     try:
         model = load_weights(args.weights).eval()
-        images, labels, _ = read_gallery(gallery)
+        images, labels, _ = read_gallery(gallery, model.config.image_size)
     except (WeightsError, GalleryError) as e:  # a user's mistake: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

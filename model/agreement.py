@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     model = load_weights(args.weights).eval()
     gallery = Path(args.gallery) if args.gallery else Path(args.weights).with_name("gallery.json")
-    images, labels, _ = read_gallery(gallery)
+    images, labels, _ = read_gallery(gallery, model.config.image_size)
     print(json.dumps(gallery_agreement(model, images, labels)))
     return 0
 

@@ -76,6 +76,53 @@ def report(images, labels, preds, lengths, result: dict, history: list | None, l
     }
 
 
+PAIRS_SHOWN = 60  # wrong pairs listed in a MultiMNIST report (of thousands while partly trained)
+
+
+def _pair(pairs, lengths, i: int, label: int, predicted: int) -> dict:
+    top2 = lengths[i].topk(2)
+    return {"index": i, "labels": pairs.labels[i].tolist(), "label": label, "predicted": predicted,
+            "top2": [[int(d), round(float(v), 4)] for v, d in zip(top2.values, top2.indices)],
+            "pixels": base64.b64encode(pairs.images[i].contiguous().numpy().tobytes()).decode("ascii")}
+
+
+def pair_report(pairs, lengths, right, history: list | None, lowest: int = 30) -> dict:
+    """The report page's fields for a MultiMNIST model, counted per digit of a pair: per_class_accuracy[d]
+    is how often digit d, when in a pair, is one of the two longest capsules; confusion[d][d] counts those,
+    confusion[d][p] the times d was missed and p (not in the pair) took its place. `misclassified` lists a
+    missed digit of each of the first PAIRS_SHOWN wrong pairs, `lowest_margin` the right pairs whose second
+    capsule was closest to the third. Pixels are the pair's 36x36 uint8 image."""
+    top2 = lengths.topk(2, dim=1).indices
+    confusion = torch.zeros(10, 10, dtype=torch.long)
+    missed_by = {}
+    for i, (pair, found) in enumerate(zip(pairs.labels.tolist(), top2.tolist())):
+        intruders = [d for d in found if d not in pair]
+        for a in pair:
+            b = a if a in found else intruders.pop(0)
+            confusion[a, b] += 1
+            if b != a:
+                missed_by.setdefault(i, (a, b))
+    per_class = (confusion.diag().float() / confusion.sum(1).clamp(min=1).float()).tolist()
+    top3 = lengths.topk(3, dim=1).values
+    margin = top3[:, 1] - top3[:, 2]
+    good = right.nonzero().flatten()
+    closest = good[margin[good].argsort()[:lowest]].tolist()
+    wrong = (~right).nonzero().flatten().tolist()
+    return {
+        "dataset": "multimnist", "unit": "pairs", "accuracy": right.float().mean().item(), "n": len(right),
+        "wrong_total": len(wrong), "per_class_accuracy": [round(a, 6) for a in per_class],
+        "confusion": confusion.tolist(),
+        "misclassified": [_pair(pairs, lengths, i, *missed_by[i]) for i in wrong[:PAIRS_SHOWN]],
+        "lowest_margin": [_pair(pairs, lengths, i, int(top2[i, 1]), int(top2[i, 1])) for i in closest],
+        "history": history,
+    }
+
+
+def _history(weights: str) -> list | None:
+    history_file = Path(weights).with_name("history.json")
+    return json.loads(history_file.read_text()) if history_file.exists() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file")
@@ -87,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--report", default=None, metavar="PATH",
-                    help="also write the model report for the page (weights/report.json)")
+                    help="also write the model report for the page (report.json beside the weights, e.g. weights/mnist/report.json)")
     args = ap.parse_args(argv)
     try:
         device = pick_device(args.device)
@@ -110,9 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["weights"] = args.weights
     if args.report:
-        history_file = Path(args.weights).with_name("history.json")
-        history = json.loads(history_file.read_text()) if history_file.exists() else None
-        Path(args.report).write_text(json.dumps(report(images, labels, preds, lengths, result, history)) + "\n")
+        Path(args.report).write_text(json.dumps(report(images, labels, preds, lengths, result,
+                                                       _history(args.weights))) + "\n")
     if args.json:
         print(json.dumps(result))
         return 0
@@ -128,12 +174,14 @@ def main(argv: list[str] | None = None) -> int:
 def evaluate_pairs(model: CapsNet, test: mnist.Split, args) -> int:
     """A MultiMNIST model (36x36 input): the both-right rate on the fixed test pairs (Table 1's measure)."""
     pairs = multimnist.test_pairs(test.images, test.labels)
-    images, labels = pairs.images, pairs.labels
     if args.limit is not None:
-        images, labels = images[: args.limit], labels[: args.limit]
+        pairs = multimnist.Pairs(*(x[: args.limit] for x in pairs))
+    images, labels = pairs.images, pairs.labels
     t0 = time.perf_counter()
     _, lengths = predict(model, images, args.batch_size, args.iterations)
     right = multimnist.both_right(lengths, labels)
+    if args.report:
+        Path(args.report).write_text(json.dumps(pair_report(pairs, lengths, right, _history(args.weights))) + "\n")
     result = {"dataset": "multimnist", "both_right": right.float().mean().item(), "n": len(right),
               "metric": f"the two longest capsules are exactly the pair's two digits, on the fixed test pairs "
                         f"(seed {multimnist.TEST_SEED})",

@@ -1,8 +1,9 @@
-"""Overlapping digits the MultiMNIST way (paper, section 6): two 28x28 digits composed into one input, one
-forward pass, and each of the two longest digit capsules decoded on its own.
+"""Overlapping digits the MultiMNIST way (paper, section 6): two digits composed into one input on the
+model's canvas (28x28 for the single-digit model, 36x36 for the MultiMNIST one), one forward pass, and each
+of the two longest digit capsules decoded on its own.
 
-The paper trained a separate model on MultiMNIST (36x36 pairs); the shipped model saw only single digits,
-so here it often finds just one digit of a pair. What it does anyway is the point of showing it.
+The single-digit model never saw two digits at once, so it often finds just one digit of a pair; the
+MultiMNIST model was trained on such pairs. `python -m model.overlap --weights W` measures either.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from .ablation import MAX_ITERATIONS
+from .canvas import fit
 from .capsnet import CapsNet
 from .device import pick_device
 from .gallery import GalleryError
@@ -26,8 +28,8 @@ from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights
 
 
 def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """(H, W) image moved dx px right and dy px down; zeros come in, ink moved past the edge is lost
-    (we stay at the model's 28x28 instead of the paper's 36x36, and MNIST's 4 px border keeps most ink)."""
+    """(H, W) image moved dx px right and dy px down; zeros come in, ink moved past the edge is lost (on a
+    28x28 canvas MNIST's 4 px border keeps most ink; the 36x36 canvas has room for the full ±4 px)."""
     for name, d in (("dx", dx), ("dy", dy)):
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
             raise TypeError(f"{name} must be an integer, got {d!r}")
@@ -53,25 +55,28 @@ def compose(first: np.ndarray, second: np.ndarray, shift: tuple[int, int]) -> np
 
 
 class Overlap(NamedTuple):
-    composite: np.ndarray  # (28, 28) what the model saw
-    parts: np.ndarray  # (2, 28, 28) the first digit and the shifted second
+    composite: np.ndarray  # (S, S) what the model saw, S its input side
+    parts: np.ndarray  # (2, S, S) the first digit and the shifted second
     lengths: np.ndarray  # (10,) |v_j|
     digits: np.ndarray  # (2,) the two longest digit capsules, longest first
-    reconstructions: np.ndarray  # (2, 28, 28) each decoded from its own capsule, in `digits` order
+    reconstructions: np.ndarray  # (2, S, S) each decoded from its own capsule, in `digits` order
 
 
 @torch.inference_mode()
 def analyze_pair(model: CapsNet, first: np.ndarray, second: np.ndarray, shift: tuple[int, int],
                  iterations: int) -> Overlap:
     """One forward pass over the composite, then the decoder once per capsule of the two longest, every
-    other capsule masked (as the paper reconstructs each digit of a MultiMNIST pair)."""
+    other capsule masked (as the paper reconstructs each digit of a MultiMNIST pair). The two digits are
+    first fitted onto the model's canvas (a 28x28 digit centred in 36x36 for the MultiMNIST model)."""
+    size = model.config.image_size
+    first, second = fit(first, size), fit(second, size)
     composite = compose(first, second, shift)
     device = next(model.parameters()).device
     x = torch.as_tensor(composite, device=device).view(1, 1, *composite.shape)
     out, _ = model(x, iterations=iterations)
     lengths = out.lengths[0]  # (10,)
     digits = lengths.topk(2).indices  # (2,)
-    reconstructions = model.decode(out.digit_caps.expand(2, -1, -1), digits)  # (2, 28, 28)
+    reconstructions = model.decode(out.digit_caps.expand(2, -1, -1), digits)  # (2, S, S)
     return Overlap(composite, np.stack([first, shift_image(second, *shift)]), lengths.cpu().numpy(),
                    digits.cpu().numpy(), reconstructions.cpu().numpy())
 
@@ -79,7 +84,7 @@ def analyze_pair(model: CapsNet, first: np.ndarray, second: np.ndarray, shift: t
 def pair_stats(model: CapsNet, images: np.ndarray, labels: np.ndarray, pairs: int, seed: int,
                iterations: int) -> dict:
     """How often the two longest capsules are both digits of a random pair (two different classes, random
-    shift within ±SHIFT_LIMIT, as MultiMNIST): the README's numbers for the shipped single-digit model."""
+    shift within ±SHIFT_LIMIT, as MultiMNIST): the README's numbers for each shipped model."""
     rng = np.random.default_rng(seed)
     found = [0, 0, 0]  # neither, one, both
     for _ in range(pairs):
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_weights(args.weights, pick_device("cpu")).eval()
         # Misclassified digits are over-represented in the gallery; a digit the model misses alone says
         # nothing about overlapping, so only the correctly classified ones are paired.
-        images, labels, predicted = read_gallery(gallery)
+        images, labels, predicted = read_gallery(gallery, model.config.image_size)
     except (WeightsError, GalleryError) as e:  # a user's mistake: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,8 +1,10 @@
-"""Any PIL-readable image -> the 28x28 input the model expects, made the way MNIST itself was made.
+"""Any PIL-readable image -> the input the model expects, made the way MNIST itself was made.
 
 Steps (LeCun et al.'s normalisation): find the ink (light-on-dark, dark-on-light or ink on a transparent
 background), crop to it, scale it to fit a 20x20 box keeping the aspect ratio (antialiased), then
 place it in 28x28 so its centre of mass is at the centre. Values end in [0, 1], white ink on black.
+A model with a larger input (the MultiMNIST model's 36x36) gets that 28x28 digit centred in its canvas
+(model/canvas.py), as its training data places an unshifted digit.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .canvas import fit
 from .limits import IMAGE_PIXELS_MAX
 
-SIZE = 28
+SIZE = 28  # MNIST's frame, where the normalisation happens whatever the model's input size
 BOX = 20
 # Pixels decoded at most: refuses decompression bombs (a tiny file claiming huge dimensions) before
 # any pixel is decoded.
@@ -42,7 +45,7 @@ class NoDigitFound(PreprocessError):
 
 @dataclass(frozen=True)
 class Preprocessed:
-    image: np.ndarray  # (28, 28) float32 in [0, 1], white digit on black
+    image: np.ndarray  # (size, size) float32 in [0, 1], white digit on black
     inverted: bool  # the input was dark ink on light paper
     ink_from_alpha: bool  # the ink was read from the alpha channel (drawing on transparency)
     source_size: tuple[int, int]  # (width, height) of what was given
@@ -163,8 +166,8 @@ def ink_map(img: Image.Image) -> tuple[np.ndarray, bool, bool]:
     return (1.0 - gray if inverted else gray), inverted, False
 
 
-def preprocess(img: Image.Image) -> Preprocessed:
-    """PIL image -> Preprocessed; raises NoDigitFound if there is no digit to find, PreprocessError if
+def preprocess(img: Image.Image, size: int = SIZE) -> Preprocessed:
+    """PIL image -> Preprocessed with a (size, size) image (the model's input side); raises NoDigitFound if there is no digit to find, PreprocessError if
     the image cannot be read as grey levels."""
     with _decoding():
         img = _normalise(img)
@@ -203,21 +206,22 @@ def preprocess(img: Image.Image) -> Preprocessed:
     out[oy : oy + new_h, ox : ox + new_w] = small
     k = source_size[0] / work.size[0] if work.size[0] else 1  # ink box back in the given image's pixels
     box = (int(left * k), int(top_y * k), min(int(right * k), source_size[0]), min(int(bottom * k), source_size[1]))
-    return Preprocessed(out, inverted, from_alpha, source_size, box)
+    return Preprocessed(fit(out, size), inverted, from_alpha, source_size, box)
 
 
-def preprocess_bytes(data: bytes) -> Preprocessed:
-    return preprocess(open_image(data))
+def preprocess_bytes(data: bytes, size: int = SIZE) -> Preprocessed:
+    return preprocess(open_image(data), size)
 
 
-def validate_pixels(pixels) -> np.ndarray:
-    """A 28x28 nested list of finite numbers in [0, 1], used as the model's input unchanged."""
+def validate_pixels(pixels, size: int = SIZE) -> np.ndarray:
+    """A size x size nested list of finite numbers in [0, 1] (size: the model's input side), used as the
+    model's input unchanged."""
     try:
         a = np.asarray(pixels, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
-        raise PreprocessError("pixels must be a 28x28 array of numbers") from None
-    if a.shape != (SIZE, SIZE):
-        raise PreprocessError(f"pixels must be 28x28, got shape {list(a.shape)}")
+        raise PreprocessError(f"pixels must be a {size}x{size} array of numbers") from None
+    if a.shape != (size, size):
+        raise PreprocessError(f"pixels must be {size}x{size}, got shape {list(a.shape)}")
     if not np.all(np.isfinite(a)):
         raise PreprocessError("pixels contain NaN or Infinity")
     if a.min() < 0 or a.max() > 1:

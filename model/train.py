@@ -2,7 +2,7 @@
 
 Adam with exponential learning-rate decay per epoch, the paper's losses and 2-px shift augmentation,
 a checkpoint every epoch (and on Ctrl-C), `--resume`, test accuracy each epoch, the metrics history as
-JSON, and at the end the shipped weights and weights/manifest.json. Runs unchanged under
+JSON, and at the end the shipped weights and weights/mnist/manifest.json. Runs unchanged under
 `torchrun --nproc_per_node=N -m model.train` (DistributedDataParallel: nccl on GPUs, gloo on CPU).
 """
 from __future__ import annotations
@@ -33,11 +33,11 @@ from .evaluate import metrics, predict
 from .losses import capsule_loss
 from .precision import resolve_precision
 from .transfer import init_from
-from .weights import DEFAULT_WEIGHTS, WeightsError, load_weights, save_weights, sha256
+from .weights import DEFAULT_WEIGHTS, MODELS_DIR, WeightsError, load_weights, save_weights, sha256
 
 log = logging.getLogger("model.train")
 DEFAULT_CHECKPOINT_DIR = Path.home() / ".cache" / "capsnet-visualizer" / "checkpoints"
-DEFAULT_MULTIMNIST_WEIGHTS = DEFAULT_WEIGHTS.parent / "multimnist" / "capsnet_multimnist.pt"
+DEFAULT_MULTIMNIST_WEIGHTS = MODELS_DIR / "multimnist" / "capsnet_multimnist.pt"
 # Arguments that change what is being trained: --resume refuses a checkpoint made with other values.
 RESUME_MUST_MATCH = ("dataset", "batch_size", "routing_iterations", "seed", "ema_decay", "pairs_per_epoch")
 
@@ -88,8 +88,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="start from a weights file (e.g. the shipped one) with a fresh optimizer; "
                          "use with a small --lr to keep training when no checkpoint is left")
     ap.add_argument("--out", default=None,
-                    help=f"final weights; manifest.json and history.json go beside it (default {DEFAULT_WEIGHTS.relative_to(DEFAULT_WEIGHTS.parent.parent)} "
-                         f"or, for multimnist, {DEFAULT_MULTIMNIST_WEIGHTS.relative_to(DEFAULT_WEIGHTS.parent.parent)})")
+                    help=f"final weights; manifest.json and history.json go beside it (default {DEFAULT_WEIGHTS.relative_to(MODELS_DIR.parent)} "
+                         f"or, for multimnist, {DEFAULT_MULTIMNIST_WEIGHTS.relative_to(MODELS_DIR.parent)})")
     ap.add_argument("--ema-decay", type=float, default=0.0, metavar="D",
                     help="also keep an exponential moving average of the weights (D per step, e.g. 0.9995; 0 = off), "
                          "evaluate it every epoch, and ship it instead of the last step's weights")

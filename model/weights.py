@@ -11,7 +11,9 @@ import torch
 
 from .capsnet import CapsNet, CapsNetConfig
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "capsnet_mnist.pt"
+# A folder of model folders (run_visualization.py --weights); each holds one *.pt and what ships beside it.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_WEIGHTS = MODELS_DIR / "mnist" / "capsnet_mnist.pt"
 
 
 class WeightsError(Exception):

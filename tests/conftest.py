@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.capsnet import CapsNet
+from model.capsnet import CapsNet, CapsNetConfig
 from model.weights import save_weights
 
 ROOT = Path(__file__).resolve().parent.parent
-GALLERY = ROOT / "weights" / "gallery.json"
+GALLERY = ROOT / "weights" / "mnist" / "gallery.json"
 
 # Tests share 2 cores with each other and anything else running; one thread keeps them predictable.
 torch.set_num_threads(1)
@@ -29,6 +29,44 @@ def random_weights(tmp_path_factory) -> Path:
     (folder / "manifest.json").write_text(json.dumps({"test_accuracy": 0.1, "epochs": 0, "note": "random test weights"}))
     shutil.copy(GALLERY, folder / "gallery.json")
     return path
+
+
+PAIR_IDS = ("pair-00000", "pair-00001", "pair-00002")  # the models_folder multimnist gallery's pairs
+
+
+@pytest.fixture(scope="session")
+def models_folder(tmp_path_factory) -> Path:
+    """A folder of two model folders like the shipped weights/: mnist (a random 28x28 CapsNet) and
+    multimnist (a random 36x36 one, 10x10 capsule grid), each with a manifest and a small gallery (the
+    multimnist one: three fixed test pairs and the MNIST gallery's single digits, as model.gallery writes it)."""
+    import base64
+
+    from model import mnist, multimnist
+
+    root = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    for name, size, accuracy in (("mnist", 28, 0.1), ("multimnist", multimnist.CANVAS, 0.02)):
+        folder = root / name
+        save_weights(CapsNet(CapsNetConfig(image_size=size)), folder / f"capsnet_{name}.pt")
+        (folder / "manifest.json").write_text(json.dumps({
+            "dataset": name, "test_accuracy": accuracy, "epochs": 0, "note": "random test weights",
+            **({"test_metric": "both digits right (random test weights)"} if name == "multimnist" else {})}))
+    shutil.copy(GALLERY, root / "mnist" / "gallery.json")
+    test = mnist.load(None, "test")
+    pairs = multimnist.test_pairs(test.images, test.labels)  # the fixed 10,000; the first few are listed
+    entries = [{"id": pid, "index": i, "labels": pairs.labels[i].tolist(), "predicted": pairs.labels[i].tolist(),
+                "pixels": base64.b64encode(pairs.images[i].numpy().tobytes()).decode("ascii")}
+               for i, pid in enumerate(PAIR_IDS)]
+    singles = json.loads(GALLERY.read_text())["samples"]
+    (root / "multimnist" / "gallery.json").write_text(json.dumps({"samples": entries + singles}))
+    return root
+
+
+@pytest.fixture(scope="session")
+def models_app(models_folder):
+    from app import create_app
+
+    return create_app({"WEIGHTS": str(models_folder), "DEVICE": "cpu", "TESTING": True})
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from PIL import Image
 from app.encoding import decode
 
 # conftest's random_weights serves a copy of this gallery
-GALLERY = Path(__file__).resolve().parent.parent / "weights" / "gallery.json"
+GALLERY = Path(__file__).resolve().parent.parent / "weights" / "mnist" / "gallery.json"
 SAMPLES = json.loads(GALLERY.read_text())["samples"]
 SAMPLE = SAMPLES[0]["id"]
 STEPS = [-0.25, -0.2, -0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-GALLERY = Path(__file__).resolve().parent.parent / "weights" / "gallery.json"
+GALLERY = Path(__file__).resolve().parent.parent / "weights" / "mnist" / "gallery.json"
 SAMPLES = json.loads(GALLERY.read_text())["samples"]
 SAMPLE = SAMPLES[0]["id"]
 DIGIT = np.frombuffer(base64.b64decode(SAMPLES[0]["pixels"]), dtype=np.uint8).reshape(28, 28)
@@ -282,7 +282,7 @@ def test_decompression_bomb_message_names_the_size(client, width, height):
     assert any(w in message.lower() for w in ("pixels", "too large", "decompressionbomb")), message
 
 
-@pytest.mark.parametrize("path", ["/app/api.py", "/run_visualization.py", "/weights/gallery.json",
+@pytest.mark.parametrize("path", ["/app/api.py", "/run_visualization.py", "/weights/mnist/gallery.json",
                                   "/static/../app/api.py", "/templates/index.html", "/.git/config"])
 def test_no_repository_file_is_served(client, path):
     r = client.get(path)

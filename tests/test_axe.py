@@ -34,7 +34,7 @@ def server(random_weights, tmp_path_factory):
     folder = tmp_path_factory.mktemp("axe") / "weights"
     shutil.copytree(random_weights.parent, folder)
     for name in ("report.json", "history.json"):
-        shutil.copy(ROOT / "weights" / name, folder / name)
+        shutil.copy(ROOT / "weights" / "mnist" / name, folder / name)
     with serve(folder / random_weights.name, threads=2, env=ENV) as url:
         yield url
 

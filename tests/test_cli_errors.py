@@ -100,3 +100,37 @@ def test_python_dash_m_exits_2_without_a_traceback(cli, tmp_path):
     assert r.returncode == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(missing) in lines[0], r.stderr[-2000:]
+
+
+# ---- run_visualization.py --weights FOLDER (a folder of model folders, app/resources.py) ----
+
+def _serve_cli(weights: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "run_visualization.py", "--weights", str(weights), "--port", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+@pytest.mark.parametrize("case, words", [
+    ("missing", "weights folder {root} not found"),
+    ("empty", "weights folder {root} holds no model folder"),
+    ("two files", "holds 2 weights files"),
+    ("corrupt", "weights file {root}/mnist/capsnet_mnist.pt is corrupt"),
+    ("bad gallery", "sample gallery {root}/mnist/gallery.json is missing or unreadable"),
+])
+def test_a_bad_models_folder_is_one_line_and_exit_1(case, words, random_weights, tmp_path):
+    root = tmp_path / "models"
+    if case != "missing":
+        root.mkdir()
+    if case in ("two files", "corrupt", "bad gallery"):
+        (root / "mnist").mkdir()
+        (root / "mnist" / "capsnet_mnist.pt").write_bytes(
+            b"junk" if case == "corrupt" else random_weights.read_bytes())
+        if case == "two files":
+            (root / "mnist" / "older.pt").write_bytes(random_weights.read_bytes())
+        if case == "bad gallery":
+            (root / "mnist" / "gallery.json").write_text("not json")
+    r = _serve_cli(root)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and r.stdout == "" and len(lines) == 1, r.stderr[-2000:]
+    assert lines[0].startswith("error: ") and words.format(root=root) in lines[0], lines[0]
+    assert "Traceback" not in r.stderr

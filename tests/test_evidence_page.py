@@ -109,7 +109,7 @@ def test_clicking_a_capsule_shows_its_vector_and_votes(page, server):
 def first_sample(page) -> str:
     """The gallery sample the page starts with: the walk's input throughout this module."""
     assert page.evaluate("document.body.dataset.source") == "sample"
-    return json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"][0]["id"]
+    return json.loads((ROOT / "weights" / "mnist" / "gallery.json").read_text())["samples"][0]["id"]
 
 
 def test_narrow_screen(page):

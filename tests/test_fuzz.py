@@ -1,7 +1,9 @@
 """A property-based fuzz test of the whole API (issue 10): every endpoint, both transports (JSON and
 multipart), JSON bodies built from good and hostile values, and image bytes that are valid, corrupt or in
 odd PIL formats. Every answer must be a 2xx, or a 4xx JSON {"error": "..."} (anything under /api is JSON
-either way), never a 500; afterwards the app still gives the same good answer.
+either way), never a 500; afterwards the app still gives the same good answer. The app serves two models
+(conftest's models_folder: 28x28 mnist and 36x36 multimnist), so the `model` field every endpoint takes is
+fuzzed too, with each model's own sizes (28x28 pixels sent to the 36x36 model, and the other way round).
 
 Seeded (derandomize=True) and bounded (max_examples per property), so a run is the same every time and
 takes well under a minute; hypothesis keeps no example database between runs."""
@@ -27,19 +29,23 @@ FUZZ = settings(derandomize=True, deadline=None, database=None, suppress_health_
                 max_examples=250)
 
 POST = {  # endpoint -> the fields it knows (random others are added)
-    "/api/analyze": ["image", "pixels", "sample", "iterations", "uniform_routing", "transform", "votes_for"],
-    "/api/sweep": ["image", "pixels", "sample", "iterations", "parameter", "uniform_routing", "votes_for"],
-    "/api/ablation": ["image", "pixels", "sample", "digit", "iterations"],
-    "/api/evidence": ["image", "pixels", "sample", "iterations", "digits", "top", "votes_for", "transform"],
-    "/api/reconstruct": ["digit", "vector"],
-    "/api/perturbations": ["digit", "vector"],
-    "/api/overlap": ["first", "second", "shift", "iterations"],
+    "/api/analyze": ["image", "pixels", "sample", "iterations", "uniform_routing", "transform", "votes_for", "model"],
+    "/api/sweep": ["image", "pixels", "sample", "iterations", "parameter", "uniform_routing", "votes_for", "model"],
+    "/api/ablation": ["image", "pixels", "sample", "digit", "iterations", "model"],
+    "/api/evidence": ["image", "pixels", "sample", "iterations", "digits", "top", "votes_for", "transform", "model"],
+    "/api/reconstruct": ["digit", "vector", "model"],
+    "/api/perturbations": ["digit", "vector", "model"],
+    "/api/overlap": ["first", "second", "shift", "iterations", "model"],
     "/api/routing/vote_cloud": ["image", "pixels", "sample", "iterations", "uniform_routing", "transform", "digits",
-                                "votes_for"],
-    "/api/routing/capsule_steps": ["image", "pixels", "sample", "iterations", "transform", "capsule", "digit"],
-    "/api/routing/loss": ["image", "pixels", "sample", "iterations", "uniform_routing", "label"],
+                                "votes_for", "model"],
+    "/api/routing/capsule_steps": ["image", "pixels", "sample", "iterations", "transform", "capsule", "digit",
+                                   "model"],
+    "/api/routing/loss": ["image", "pixels", "sample", "iterations", "uniform_routing", "label", "model"],
 }
-GET = ["/api/model", "/api/samples", "/api/kernels", "/api/decoder", "/api/report", "/api/capsule_stats", "/api", "/api/",
+GET = ["/api/model", "/api/samples", "/api/kernels", "/api/decoder", "/api/report", "/api/capsule_stats", "/api/models",
+       "/api/model?model=multimnist", "/api/samples?model=nope", "/api/kernels?model=", "/report?model=multimnist",
+       "/api/decoder?model=multimnist", "/api/decoder?model=nope",
+       "/api/capsule_stats?model=mnist&model=multimnist", "/api/report?model=" + "x" * 300, "/api", "/api/",
        "/", "/report", "/static/v/0/js/main.js", "/static//x", "/api//model", "/api/analyze"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -122,24 +128,25 @@ def _pixels_with(value) -> list:
 
 GOOD = {
     "image": image_bytes().map(_data_url) | st.text(max_size=20),
-    "pixels": st.sampled_from([PIXELS, [[0] * 28] * 28, PIXELS[:27], [r[:27] for r in PIXELS]])
+    "pixels": st.sampled_from([PIXELS, [[0] * 28] * 28, PIXELS[:27], [r[:27] for r in PIXELS], [[0.5] * 36] * 36])
               | SCALARS.map(_pixels_with),
-    "sample": st.sampled_from([SAMPLE, "test-00003", "nope"]),
+    "sample": st.sampled_from([SAMPLE, "test-00003", "pair-00001", "nope"]),
     "iterations": st.integers(-1, 12),
     "uniform_routing": st.booleans(),
     "transform": st.dictionaries(st.sampled_from(["rotate", "shift_x", "scale", "shear", "thickness", "spin"]),
                                  st.floats(-50, 50) | SCALARS, max_size=3),
-    "votes_for": st.integers(-1, 1200),
+    "votes_for": st.integers(-1, 1200) | st.sampled_from([3199, 3200]),
     "parameter": st.sampled_from(["rotate", "shift_x", "scale", "shear", "thickness", "spin"]),
     "digit": st.integers(-1, 10) | st.none(),
     "digits": st.lists(st.integers(-1, 10), max_size=3),
     "top": st.integers(0, 60),
     "vector": st.lists(st.floats(-3, 3), min_size=15, max_size=17) | st.lists(SCALARS, min_size=16, max_size=16),
-    "first": st.sampled_from([SAMPLE, "test-00003", PIXELS, [[0] * 28] * 28]),
-    "second": st.sampled_from([SAMPLE, "test-00090", PIXELS]),
+    "first": st.sampled_from([SAMPLE, "test-00003", "pair-00000", PIXELS, [[0] * 28] * 28, [[0.5] * 36] * 36]),
+    "second": st.sampled_from([SAMPLE, "test-00090", PIXELS, [[0.5] * 36] * 36]),
     "shift": st.lists(st.integers(-5, 5) | SCALARS, min_size=1, max_size=3),
-    "capsule": st.integers(-1, 1153) | SCALARS,
+    "capsule": st.integers(-1, 1153) | st.sampled_from([3199, 3200]) | SCALARS,
     "label": st.integers(-1, 10) | st.none(),
+    "model": st.sampled_from(["mnist", "multimnist", "nope", "", "MNIST", "x" * 200]) | SCALARS,
 }
 
 
@@ -154,6 +161,7 @@ def json_body(draw, endpoint: str) -> dict:
 
 
 FORM_TEXT = st.sampled_from(["3", "1", "0", "true", "false", "yes", "1_0", "٣", "+3", " 3", "9" * 50, "",
+                             "mnist", "multimnist", "x" * 100,
                              '{"rotate": 5}', '{"rotate": NaN}', "rotate", "shear", SAMPLE, "[1]", "null"]) \
     | st.text(string.printable, max_size=10)
 
@@ -177,6 +185,12 @@ def check(r, path: str, method: str = "POST") -> None:
         body = r.get_json()
         assert set(body) == {"error"} and isinstance(body["error"], str) and 0 < len(body["error"]) < 400, body
     assert "Traceback" not in text
+
+
+@pytest.fixture(scope="module")
+def app(models_app):
+    """Two models, so that `model` reaches both (conftest's models_folder)."""
+    return models_app
 
 
 @pytest.fixture(scope="module")

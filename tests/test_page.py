@@ -104,7 +104,7 @@ def test_every_section_renders(page):
         wait_for_chart(page, sel)
     assert text(page, "#routing-step-label") == "3 of 3"
     assert page.locator("#reconstruction-sliders input[type=range]").count() == 16
-    gallery = json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"]
+    gallery = json.loads((ROOT / "weights" / "mnist" / "gallery.json").read_text())["samples"]
     assert page.locator("#gallery button").count() == len(gallery)
     # Clicking a feature map enlarges it; hovering a primary capsule shows its vector and field.
     maps = page.locator("#conv1-maps")
@@ -155,7 +155,7 @@ def test_blank_drawing_shows_the_server_message(page):
 
 
 def test_upload(page, tmp_path):
-    sample = json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"][7]
+    sample = json.loads((ROOT / "weights" / "mnist" / "gallery.json").read_text())["samples"][7]
     pixels = np.frombuffer(base64.b64decode(sample["pixels"]), dtype=np.uint8).reshape(28, 28)
     # As a user would upload it: bigger, off-centre, dark ink on light paper.
     image = Image.new("L", (300, 220), 235)
@@ -172,7 +172,7 @@ def test_upload(page, tmp_path):
 
 
 def test_drop_and_paste(page, tmp_path):
-    sample = json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"][55]
+    sample = json.loads((ROOT / "weights" / "mnist" / "gallery.json").read_text())["samples"][55]
     pixels = np.frombuffer(base64.b64decode(sample["pixels"]), dtype=np.uint8).reshape(28, 28)
     buffer = io.BytesIO()
     Image.fromarray(pixels).resize((112, 112)).save(buffer, "PNG")

@@ -286,7 +286,7 @@ BAD_HASHES = {
 def test_every_kind_of_bad_state_is_refused_with_a_reason(page):
     results = page.evaluate("""async (hashes) => {
         const m = await import('/static/js/reconstructionState.js');
-        return hashes.map((h) => { try { m.fromHash('#' + h); return 'accepted'; }
+        return hashes.map((h) => { try { m.fromHash('#' + h, { side: 28 }); return 'accepted'; }
                                    catch (e) { return (e instanceof m.StateError ? '' : 'NOT A StateError: ') + e.message; } });
     }""", list(BAD_HASHES))
     for (hash_, want), got in zip(BAD_HASHES.items(), results):

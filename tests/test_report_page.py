@@ -236,7 +236,7 @@ def test_without_a_report_says_how_to_make_one(browser, server_without_report):
         assert page.locator("#report-missing").is_visible()
         assert page.locator("#report-body").is_hidden()
         assert page.locator(".report-link").first.is_hidden()  # no links to sections that are not there
-        assert "python -m model.evaluate --report weights/report.json" in text(page, "#report-missing")
+        assert "python -m model.evaluate --report weights/mnist/report.json" in text(page, "#report-missing")
         assert "no model report" in text(page, "#missing-reason")
         assert text(page, "#manifest-facts")  # the model facts still show
         shoot(page, "report-missing")

@@ -22,7 +22,7 @@ import pytest
 from app.encoding import decode
 
 ROOT = Path(__file__).resolve().parent.parent
-GALLERY = ROOT / "weights" / "gallery.json"
+GALLERY = ROOT / "weights" / "mnist" / "gallery.json"
 SAMPLE_IDS = [s["id"] for s in json.loads(GALLERY.read_text())["samples"]]
 STARTUP_TIMEOUT = 120  # seconds: importing torch on a busy 2-core machine is slow
 THREADS, REQUESTS_PER_THREAD = 8, 50

@@ -42,3 +42,27 @@ def test_both_right_rate_on_a_subset_matches_the_manifest():
     wrong = set(m["misclassified"])
     expect = sum(i not in wrong for i in range(SUBSET)) / SUBSET
     assert rate == pytest.approx(expect, abs=1 / SUBSET)  # the same pairs right as the manifest lists
+
+
+def test_shipped_gallery_holds_the_fixed_test_pairs_and_the_mnist_gallerys_digits():
+    """weights/multimnist/gallery.json (python -m model.gallery): its pairs are the fixed test pairs,
+    pixel for pixel, and its single digits are the MNIST gallery's (same ids, same test digits)."""
+    import base64
+
+    entries = json.loads(WEIGHTS.with_name("gallery.json").read_text())["samples"]
+    pairs_listed = [e for e in entries if "labels" in e]
+    singles = [e for e in entries if "labels" not in e]
+    test = mnist.load(mnist.TEST_DATA_DIR, "test")
+    pairs = multimnist.test_pairs(test.images, test.labels)
+    assert len(pairs_listed) == 30
+    for e in pairs_listed:
+        i = e["index"]
+        assert e["id"] == f"pair-{i:05d}" and e["labels"] == pairs.labels[i].tolist()
+        assert base64.b64decode(e["pixels"]) == pairs.images[i].numpy().tobytes()
+        assert (e.get("note") == "misclassified") == (sorted(e["predicted"]) != sorted(e["labels"]))
+    mnist_gallery = json.loads(WEIGHTS.parent.parent.joinpath("mnist", "gallery.json").read_text())["samples"]
+    assert [(e["id"], e["index"], e["label"]) for e in singles] == \
+        [(e["id"], e["index"], e["label"]) for e in mnist_gallery]
+    report = json.loads(WEIGHTS.with_name("report.json").read_text())
+    assert report["dataset"] == "multimnist" and report["n"] == 10_000
+    assert report["accuracy"] == pytest.approx(manifest()["test_accuracy"], abs=1e-6)

@@ -14,7 +14,7 @@ from app.static_files import IMMUTABLE, MIN_SIZE, StaticTree
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
-SAMPLE = json.loads((ROOT / "weights" / "gallery.json").read_text())["samples"][0]["id"]
+SAMPLE = json.loads((ROOT / "weights" / "mnist" / "gallery.json").read_text())["samples"][0]["id"]
 
 
 def decoded(response) -> bytes:

@@ -2,8 +2,15 @@
 // and views only ever see typed arrays. Every failure becomes an ApiError whose message is fit to show
 // the user: the server's own {"error": ...} text when there is one. Every call takes {signal} last, for
 // latest() (static/js/latest.js) to abort it.
+//
+// The server may serve several models (GET /api/models); the page works with the one named by ?model= in its
+// own URL (none: the server's default), and every request here names it: a `model` field in JSON and form
+// bodies, ?model= on GETs. forModel(name) gives the same calls for another model (section 8's comparison).
 
 import { decode } from './tensor.js';
+
+// The page's model, from its URL; null leaves the choice to the server (its first model).
+export const currentModel = () => new URLSearchParams(window.location.search).get('model');
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -36,13 +43,23 @@ async function request(path, options = {}) {
   return body;
 }
 
+// The model a call names: the page's, unless a forModel() binding says otherwise.
+let boundModel;
+const modelOf = () => (boundModel === undefined ? currentModel() : boundModel);
+
 function postJson(path, body, signal) {
+  const model = modelOf();
   return request(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify(body),
+    body: JSON.stringify(model === null ? body : { ...body, model }),
     signal,
   });
+}
+
+function get(path, options = {}) {
+  const model = modelOf();
+  return request(model === null ? path : `${path}?model=${encodeURIComponent(model)}`, options);
 }
 
 // ---- decoding, one function per answer --------------------------------------------------------------
@@ -100,15 +117,17 @@ function decodeAblation(body) {
 
 // ---- the endpoints ----------------------------------------------------------------------------------
 
-export const getModel = () => request('/api/model');
+export const getModels = () => request('/api/models');
+export const getModel = () => get('/api/model');
+export const getReport = () => get('/api/report');
 export const getKernels = async () => {
-  const body = await request('/api/kernels');
+  const body = await get('/api/kernels');
   return { kernels: decode(body.kernels), bias: decode(body.bias) };
 };
-export const getSamples = async () => (await request('/api/samples')).samples.map((s) => ({ ...s, image: decode(s.image) }));
-export const getCapsuleStats = () => request('/api/capsule_stats');
+export const getSamples = async () => (await get('/api/samples')).samples.map((s) => ({ ...s, image: decode(s.image) }));
+export const getCapsuleStats = () => get('/api/capsule_stats');
 export const getDecoder = async ({ signal } = {}) => {
-  const body = await request('/api/decoder', { signal });
+  const body = await get('/api/decoder', { signal });
   return { ...body, layers: body.layers.map((l) => ({ ...l, weight: decode(l.weight), bias: decode(l.bias) })) };
 };
 
@@ -120,6 +139,7 @@ export async function analyze(source, { iterations, uniformRouting = false }, { 
     form.append('image', source.file, source.file.name || 'upload');
     form.append('iterations', String(iterations));
     form.append('uniform_routing', String(uniformRouting));
+    if (modelOf() !== null) form.append('model', modelOf());
     return decodeAnalysis(await request('/api/analyze', { method: 'POST', body: form, signal }));
   }
   const body = source.sample ? { sample: source.sample }
@@ -152,6 +172,20 @@ export async function ablation(source, digit = null, { signal } = {}) {
 export async function overlap(first, second, shift, { iterations }, { signal } = {}) {
   const body = await postJson('/api/overlap', { first, second, shift, iterations }, signal);
   return { ...body, input: decode(body.input), parts: decode(body.parts), reconstructions: decode(body.reconstructions) };
+}
+
+// fn (one of the calls above) made to name `model` instead of the page's. The binding holds only while
+// the request is built (postJson and get read it synchronously), so concurrent calls never see each other's.
+export function forModel(model, fn) {
+  return (...args) => {
+    const saved = boundModel;
+    boundModel = model;
+    try {
+      return fn(...args);
+    } finally {
+      boundModel = saved;
+    }
+  };
 }
 
 // Where the evidence for `digits` (1 or 2) came from; source as for analyzeTransformed.

@@ -10,6 +10,7 @@
 // ablations; data-restores shared reconstruction states restored and drawn; data-shares the times the URL
 // hash was written; data-overlaps overlapping-digit pairs; data-evidence the evidence section's answers;
 // data-vote-clouds, data-capsule-steps and data-losses the vote clouds, capsule steps and losses drawn.
+// data-overlap-compares: section 8's answers from the single-digit model, when a MultiMNIST model is shown.
 
 import * as api from './api.js';
 import { $, fmt, setText } from './dom.js';
@@ -28,6 +29,7 @@ import * as voteCloud from './features/vote_cloud.js';
 import * as capsuleSteps from './features/capsule_steps.js';
 import * as loss from './features/loss.js';
 import { isStateHash } from './reconstructionState.js';
+import { applyShapes, createPicker } from './modelPicker.js';
 import { keepHash } from './navLinks.js';
 import { takeOpenDigit } from './report/openDigit.js';
 import { shapesOf } from './shapes.js';
@@ -67,9 +69,13 @@ async function start() {
   }
   const store = createStore();
   const shapes = shapesOf(model);
+  applyShapes(document, shapes, model.dataset);
+  // A promise of the /api/models list (the picker's; section 8 finds the single-digit model in it), not
+  // awaited here: the walk starts without it.
+  const models = createPicker($('#model-picker'), model.model);
   const walk = createWalk(store, shapes);
   store.subscribe('analysis', () => showStatus(store));
-  const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, shapes, walk, ...extra });
+  const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, models, shapes, walk, ...extra });
   const inputFeature = input.create(ctx(input));
   const reconstructionFeature = reconstruction.create(ctx(reconstruction, { input: inputFeature }));
   for (const feature of FEATURES) feature.create(ctx(feature));
@@ -77,10 +83,10 @@ async function start() {
 
   // A test digit opened from the model report (/report) comes first, then a shared link; otherwise the
   // walk starts with a real MNIST digit so every section has something to show.
-  const opened = window.location.hash === '#open' ? takeOpenDigit() : null;
+  const opened = window.location.hash === '#open' ? takeOpenDigit(shapes.image) : null;
   const samples = store.get('input').samples;
   if (opened) {
-    history.replaceState(null, '', window.location.pathname);
+    history.replaceState(null, '', window.location.pathname + window.location.search); // keeps ?model=
     walk.analyze({ pixels: opened.pixels });
   } else if (isStateHash(window.location.hash) && reconstructionFeature.restoreFromLink($('#reconstruction'))) {
     // the shared state is being analyzed

@@ -4,12 +4,12 @@
 // Hash:  #version=1&sample=test-00003&iterations=3&uniform_routing=0&digit=3&vector=0.0123,-0.2,...
 // JSON:  {"version": 1, "sample": "test-00003", "iterations": 3, "uniform_routing": false, "digit": 3,
 //         "vector": [16 numbers]}
-// The input is either `sample` (a gallery id) or `pixels` (the 28×28 image the model saw, 784 uint8 values
-// row-major, base64url without padding), never both. README "Sharing the reconstruction" documents this.
+// The input is either `sample` (a gallery id) or `pixels` (the side × side image the model saw, side² uint8
+// values row-major, base64url without padding; the server checks the side against its model), never both. README "Sharing the reconstruction" documents this.
 
 export const VERSION = 1;
 const DIM = 16;
-const PIXELS = 784;
+const SIDE_MAX = 64; // pixels per side a shared image may hold (the models' inputs are far smaller)
 const VECTOR_LIMIT = 2; // /api/reconstruct accepts components within ±2
 const MAX_ITERATIONS = 10; // app/validation.py MAX_ITERATIONS
 
@@ -45,16 +45,22 @@ const sampleId = {
   },
 };
 
-// 784 bytes as base64url (both forms hold the same string); in the state a Uint8Array.
+// side² bytes as base64url (both forms hold the same string); in the state a Uint8Array.
 const pixelBytes = {
   toText: (bytes) => toBase64url(bytes),
   fromText: (t) => t,
   toJson: (bytes) => toBase64url(bytes),
-  check(x, key) {
+  check(x, key, { side } = {}) {
     if (typeof x !== 'string' || !/^[A-Za-z0-9_-]*$/.test(x)) throw new StateError(`"${key}" is not base64url text`);
     const bytes = fromBase64url(x);
     if (bytes === null) throw new StateError(`"${key}" is not valid base64url`);
-    if (bytes.length !== PIXELS) throw new StateError(`"${key}" must hold ${PIXELS} values (28×28), got ${bytes.length}`);
+    if (side !== undefined && bytes.length !== side * side) {
+      throw new StateError(`"${key}" must hold ${side * side} values (${side}×${side}, this model's input), got ${bytes.length}`);
+    }
+    const root = Math.round(Math.sqrt(bytes.length));
+    if (root < 1 || root > SIDE_MAX || root * root !== bytes.length) {
+      throw new StateError(`"${key}" must hold a square image (side × side values, side up to ${SIDE_MAX}), got ${bytes.length}`);
+    }
     return bytes;
   },
 };
@@ -112,8 +118,9 @@ export function toJson(state) {
   return out;
 }
 
-// "#version=1&..." -> state, or throws StateError saying what is wrong.
-export function fromHash(hash) {
+// "#version=1&..." -> state, or throws StateError saying what is wrong. expect: {side} of the model's
+// input, which `pixels` must match (without it any square image passes here and the server decides).
+export function fromHash(hash, expect = {}) {
   const raw = {};
   for (const pair of hash.replace(/^#/, '').split('&')) {
     if (pair === '') continue;
@@ -131,16 +138,16 @@ export function fromHash(hash) {
     if (key in raw) throw new StateError(`"${key}" is given twice`);
     raw[key] = field.kind.fromText(text);
   }
-  return check(raw);
+  return check(raw, expect);
 }
 
 // A parsed JSON object (an exported file) -> state, or throws StateError.
-export function fromJson(obj) {
+export function fromJson(obj, expect = {}) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new StateError('the file does not hold a JSON object');
-  return check(obj);
+  return check(obj, expect);
 }
 
-function check(raw) {
+function check(raw, expect) {
   for (const key of Object.keys(raw)) {
     if (!FIELDS.some((f) => f.key === key)) throw new StateError(`unknown field "${key.slice(0, 40)}"`);
   }
@@ -156,7 +163,7 @@ function check(raw) {
       state[f.prop] = f.default ?? null;
       continue;
     }
-    state[f.prop] = f.kind.check(value, f.key);
+    state[f.prop] = f.kind.check(value, f.key, expect);
   }
   if ((state.sample === null) === (state.pixels === null)) throw new StateError('give exactly one input: "sample" or "pixels"');
   return state;
@@ -191,11 +198,12 @@ export function fromBase64url(text) {
   }
 }
 
-// The model's 28×28 input (values in [0, 1]) <-> bytes, and bytes -> the rows /api/analyze takes.
+// The model's input (values in [0, 1]) <-> bytes, and bytes -> the rows /api/analyze takes.
 export const pixelsToBytes = (values) => Uint8Array.from(values, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
 
 export function bytesToRows(bytes) {
   const rows = [];
-  for (let r = 0; r < 28; r++) rows.push(Array.from(bytes.subarray(r * 28, r * 28 + 28), (v) => v / 255));
+  const side = Math.round(Math.sqrt(bytes.length));
+  for (let r = 0; r < side; r++) rows.push(Array.from(bytes.subarray(r * side, r * side + side), (v) => v / 255));
   return rows;
 }

@@ -8,6 +8,7 @@ import { StateError, bytesToRows, fromHash, fromJson, pixelsToBytes, toHash, toJ
 const MAX_STATE_FILE = 1_000_000; // an exported state is about 2 KB
 
 export function createShare({ store, walk, input, model, setPending }) {
+  const expect = { side: model.config.image_size }; // a shared `pixels` must be this model's input size
   const say = (text, isError = false) => store.set('reconstruction', { message: { text, isError } });
 
   // What is on screen, in reconstructionState's terms, or null before the first analysis.
@@ -61,7 +62,7 @@ export function createShare({ store, walk, input, model, setPending }) {
       return fail('it is not a JSON file');
     }
     try {
-      restore(fromJson(obj), `the file ${file.name}`);
+      restore(fromJson(obj, expect), `the file ${file.name}`);
     } catch (e) {
       if (!(e instanceof StateError)) throw e;
       return fail(e.message);
@@ -95,7 +96,7 @@ export function createShare({ store, walk, input, model, setPending }) {
       requestAnimationFrame(() => setTimeout(() => section.scrollIntoView(), 0));
     });
     try {
-      restore(fromHash(window.location.hash), 'the link');
+      restore(fromHash(window.location.hash, expect), 'the link');
       return true;
     } catch (e) {
       if (!(e instanceof StateError)) throw e;

@@ -2,7 +2,8 @@
 // section; when no report is shipped (404) it says how to make one instead.
 
 import { $, setText } from '../dom.js';
-import { ApiError, getModel } from '../api.js';
+import { ApiError, getModel, getReport } from '../api.js';
+import { withModel } from '../modelPicker.js';
 import { renderManifest } from './manifest.js';
 import { renderHistory } from './history.js';
 import { renderPerClassAccuracy } from './perClassAccuracy.js';
@@ -11,19 +12,6 @@ import { renderDigits } from './digits.js';
 
 // Shown at once; more behind a "Show all" button (an untrained model can get thousands wrong).
 const GALLERY_LIMIT = 120;
-
-async function getReport() {
-  let response;
-  try {
-    response = await fetch('/api/report', { headers: { Accept: 'application/json' } });
-  } catch {
-    throw new ApiError('Cannot reach the server. Is run_visualization.py still running?', 0);
-  }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(body?.error || `the server answered ${response.status}`, response.status);
-  if (!body) throw new ApiError('the server sent a report that is not JSON', response.status);
-  return body;
-}
 
 function showMissing(error) {
   $('#report-missing').hidden = false;
@@ -47,9 +35,13 @@ function renderGallery(name, digits, summary) {
 function renderReport(report) {
   $('#report-body').hidden = false;
   const wrong = report.misclassified;
-  renderGallery('misclassified', wrong, wrong.length
-    ? `${wrong.length} of ${report.n.toLocaleString('en')} test digits, each with the two longest digit capsules `
-      + '(the network\'s answer first). Click one to open it in the visualizer.'
+  const n = report.n.toLocaleString('en');
+  // A MultiMNIST report lists the first of its (many) wrong pairs; a single-digit one every wrong digit.
+  const listed = report.unit === 'pairs'
+    ? `${report.wrong_total.toLocaleString('en')} of ${n} test pairs have a digit missed; the first ${wrong.length} `
+      + 'are shown, each with the digit missed, what took its place and the two longest digit capsules. '
+    : `${wrong.length} of ${n} test digits, each with the two longest digit capsules (the network's answer first). `;
+  renderGallery('misclassified', wrong, wrong.length ? `${listed}Click one to open it in the visualizer.`
     : 'None: the network reads every test digit correctly.');
   renderGallery('lowest_margin', report.lowest_margin, 'Correct answers with the smallest gap between the two '
     + 'longest capsules: the digits the network nearly got wrong. Click one to open it in the visualizer.');
@@ -71,6 +63,7 @@ function renderReport(report) {
 }
 
 async function start() {
+  for (const link of document.querySelectorAll('a[data-model-link]')) link.setAttribute('href', withModel(link.getAttribute('href')));
   const [model, report] = await Promise.allSettled([getModel(), getReport()]);
   const modelInfo = model.status === 'fulfilled' ? model.value : null;
   const reportData = report.status === 'fulfilled' ? report.value : null;
@@ -81,7 +74,7 @@ async function start() {
     else showError(`Could not load the report: ${report.reason.message}`);
   } else {
     renderReport(reportData);
-    setText($('#report-status'), `${reportData.n.toLocaleString('en')} test digits`);
+    setText($('#report-status'), `${reportData.n.toLocaleString('en')} test ${reportData.unit === 'pairs' ? 'pairs' : 'digits'}`);
   }
   document.body.dataset.ready = 'true';
 }

@@ -9,7 +9,9 @@ export function renderManifest({ summary, facts }, model, report) {
   const rows = [];
   if (report) {
     const n = report.n.toLocaleString('en');
-    rows.push(['Report accuracy', `${percent(report.accuracy)} of ${n} MNIST test digits (paper: 99.75 %)`]);
+    rows.push(['Report accuracy', report.dataset === 'multimnist'
+      ? `both digits right on ${percent(report.accuracy)} of ${n} MultiMNIST test pairs (paper: about 95 %)`
+      : `${percent(report.accuracy)} of ${n} MNIST test digits (paper: 99.75 %)`]);
   }
   if (m) {
     if (Number.isFinite(m.test_accuracy) && (!report || m.test_n !== report.n)) {

@@ -1,24 +1,33 @@
 // Opening a test digit of the report in the main view (the visualizer at "/").
 //
 // Contract between this page and the main page: clicking a digit stores it in sessionStorage under the
-// key "capsnet.openDigit" as JSON {"pixels": [[28 floats in 0..1] x 28 rows], "label": n, "index": i}
-// (the MNIST test index), then navigates to "/#open". The main page, on load with the hash "#open",
+// key "capsnet.openDigit" as JSON {"pixels": [[side floats in 0..1] x side rows], "label": n, "index": i}
+// (the test index; side: the report's model's input), then navigates to "/?model=<the report's>#open". The main page, on load with the hash "#open",
 // reads that entry, removes it, and analyzes it with POST /api/analyze {pixels: ...}.
 
+import { withModel } from '../modelPicker.js';
 import { decode } from '../tensor.js';
 
 export const OPEN_DIGIT_KEY = 'capsnet.openDigit';
 export const OPEN_DIGIT_URL = '/#open';
 
-// The report's base64 string of 784 uint8 values -> Uint8Array(784), row-major 28×28.
-export function digitBytes(pixels) {
-  return decode({ shape: [28, 28], dtype: 'uint8', data: pixels, scale: 1 }).raw;
+// The side of a square image held in base64 (4 characters per 3 bytes, '=' padding).
+export function sideOf(pixels) {
+  const bytes = (pixels.length * 3) / 4 - (pixels.endsWith('==') ? 2 : pixels.endsWith('=') ? 1 : 0);
+  return Math.round(Math.sqrt(bytes));
 }
 
-// 784 uint8 values -> 28 rows of 28 numbers in [0, 1].
+// The report's base64 string of side² uint8 values -> Uint8Array, row-major side × side.
+export function digitBytes(pixels) {
+  const side = sideOf(pixels);
+  return decode({ shape: [side, side], dtype: 'uint8', data: pixels, scale: 1 }).raw;
+}
+
+// side² uint8 values -> side rows of side numbers in [0, 1].
 export function toRows(bytes) {
+  const side = Math.round(Math.sqrt(bytes.length));
   const rows = [];
-  for (let r = 0; r < 28; r++) rows.push(Array.from(bytes.subarray(r * 28, (r + 1) * 28), (v) => v / 255));
+  for (let r = 0; r < side; r++) rows.push(Array.from(bytes.subarray(r * side, (r + 1) * side), (v) => v / 255));
   return rows;
 }
 
@@ -30,11 +39,12 @@ export function openDigit(digit) {
   } catch {
     // Storage disabled or full: the main page then simply opens with its default sample.
   }
-  window.location.assign(OPEN_DIGIT_URL);
+  window.location.assign(withModel(OPEN_DIGIT_URL)); // the report's model, in the visualizer too
 }
 
-// For the main page: the digit waiting to be opened (and forget it), or null.
-export function takeOpenDigit() {
+// For the main page: the digit waiting to be opened (and forget it), or null; side: the page's model's
+// input side, which the digit's pixels must have.
+export function takeOpenDigit(side) {
   let entry = null;
   try {
     entry = JSON.parse(sessionStorage.getItem(OPEN_DIGIT_KEY) || 'null');
@@ -42,7 +52,7 @@ export function takeOpenDigit() {
   } catch {
     return null;
   }
-  const valid = entry && Array.isArray(entry.pixels) && entry.pixels.length === 28
-    && entry.pixels.every((row) => Array.isArray(row) && row.length === 28);
+  const valid = entry && Array.isArray(entry.pixels) && entry.pixels.length === side
+    && entry.pixels.every((row) => Array.isArray(row) && row.length === side);
   return valid ? entry : null;
 }

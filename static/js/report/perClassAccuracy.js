@@ -9,7 +9,8 @@ export function renderPerClassAccuracy({ chart, summary, caption }, report) {
   const counts = report.confusion.map((row) => row.reduce((a, b) => a + b, 0));
   const worst = acc.indexOf(Math.min(...acc));
   const best = acc.indexOf(Math.max(...acc));
-  setText(summary, `Overall ${percent(report.accuracy)} of ${report.n.toLocaleString('en')} test digits. `
+  const unit = report.unit === 'pairs' ? 'test pairs with both digits right' : 'test digits';
+  setText(summary, `Overall ${percent(report.accuracy)} of ${report.n.toLocaleString('en')} ${unit}. `
     + `Hardest: ${worst} (${percent(acc[worst] / 100)}); easiest: ${best} (${percent(acc[best] / 100)}).`);
   // Bars start at a round floor below the worst class (never below 0), said in the caption.
   const floor = Math.max(0, Math.floor(Math.min(...acc) - Math.max(0.5, (100 - Math.min(...acc)) * 0.25)));

@@ -71,7 +71,7 @@ export class EquivarianceView {
     this.last = {};
   }
 
-  // data: {original: decoded (28,28) input | null, reference: the walk's untransformed {lengths, vectors
+  // data: {original: decoded (S,S) input (S: the model's input side) | null, reference: the walk's untransformed {lengths, vectors
   // (10,16), prediction} | null, transform: {name: value}, result: {input, lengths, vectors, prediction} | null,
   // sweep: {parameter, values, images, lengths, vectors, digit} | null, busy, sweeping, error}
   render(data) {

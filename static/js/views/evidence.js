@@ -53,7 +53,7 @@ export class EvidenceView {
     this.last = {};
   }
 
-  // data: {input: decoded (28,28) | null, prediction, second, field: {size, stride} | null, mode: 'map' | 'routed',
+  // data: {input: decoded (S,S) | null, prediction, second, field: {size, stride} | null, mode: 'map' | 'routed',
   // result: {digits: [{digit, total, map, routed, top}], capsules: Map index -> votes, lengths} | null,
   // capsule: chosen index | null, busy, error}
   render(data) {

@@ -1,5 +1,5 @@
-// Section "input": what the user gives (drawing pad, upload, drop, paste, MNIST gallery) beside the 28x28
-// image the model saw, plus the busy / error status line. Reports what the user does through callbacks;
+// Section "input": what the user gives (drawing pad, upload, drop, paste, the model's gallery) beside the
+// image the model saw (its input size), plus the busy / error status line. Reports what the user does through callbacks;
 // never calls the API itself.
 
 import { grayscale } from '../colormap.js';
@@ -7,7 +7,7 @@ import { $, el, setText } from '../dom.js';
 import { drawImage } from '../draw.js';
 import { DrawPad } from './drawPad.js';
 
-// Draws a w x h grey image (values 0..1 or 0..255) scaled into the pad, pixelated like the 28x28 input.
+// Draws a w x h grey image (values 0..1 or 0..255) scaled into the pad, pixelated like the model's input.
 function grayBackdrop(values, w, h, top) {
   const canvas = document.createElement('canvas');
   drawImage(canvas, values, w, h, grayscale, 0, top);
@@ -28,6 +28,16 @@ function bitmapBackdrop(bitmap) {
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(bitmap, (size - w) / 2, (size - h) / 2, w, h);
   };
+}
+
+// How a gallery entry is named: one MNIST test digit, or a MultiMNIST test pair (entries with "labels").
+function describe(sample) {
+  const wrong = sample.note === 'misclassified';
+  if (Array.isArray(sample.labels)) {
+    return `MultiMNIST test pair #${sample.index}, a ${sample.labels[0]} and a ${sample.labels[1]}`
+      + (wrong ? `, read as ${sample.predicted.join(' and ')}` : '');
+  }
+  return `MNIST test #${sample.index}, a ${sample.label}` + (wrong ? `, misclassified as ${sample.predicted}` : '');
 }
 
 export class InputView {
@@ -119,7 +129,9 @@ export class InputView {
     this.given = { kind: 'sample', id: sample.id };
     this.pad.showBackdrop(grayBackdrop(sample.image.data, this.side, this.side, 1));
     this.#markSelected(sample.id);
-    setText(this.caption, `What you give: MNIST test image #${sample.index}, labelled ${sample.label}.`);
+    setText(this.caption, Array.isArray(sample.labels)
+      ? `What you give: MultiMNIST test pair #${sample.index}, labelled ${sample.labels.join(' and ')}.`
+      : `What you give: MNIST test image #${sample.index}, labelled ${sample.label}.`);
     this.actions.sample(sample.id);
   }
 
@@ -155,7 +167,7 @@ export class InputView {
       fact('Ink box', `${r - l} × ${b - t} px at (${l}, ${t})`);
       this.#inkBox(p);
     } else {
-      fact('Preprocessing', `none: already a ${this.side}×${this.side} MNIST image`);
+      fact('Preprocessing', `none: already a ${this.side}×${this.side} image`);
     }
   }
 
@@ -187,7 +199,7 @@ export class InputView {
       const thumb = el('canvas', { class: 'pixelated', width: this.side, height: this.side });
       drawImage(thumb, sample.image.data, this.side, this.side, grayscale, 0, 1);
       const wrong = sample.note === 'misclassified';
-      const label = `MNIST test #${sample.index}, a ${sample.label}` + (wrong ? `, misclassified as ${sample.predicted}` : '');
+      const label = describe(sample);
       const button = el('button', {
         type: 'button', role: 'option', class: wrong ? 'thumb wrong' : 'thumb', 'aria-label': label, title: label,
         'aria-selected': 'false', tabindex: this.thumbs.length ? '-1' : '0', dataset: { id: sample.id },

@@ -3,6 +3,12 @@
 
 import { $, duration, el, factText as text, percent, setText } from '../dom.js';
 
+// What a model's headline number measures, by its dataset (/api/model's "dataset").
+const MEASURES = {
+  mnist: { on: 'MNIST test images', paper: '99.75 %', label: 'Test accuracy', what: '' },
+  multimnist: { on: 'MultiMNIST test pairs', paper: 'about 95 %', label: 'Both digits right', what: 'both digits right ' },
+};
+
 export class ModelPanelView {
   constructor(root) {
     this.summary = $('#model-summary', root);
@@ -22,8 +28,10 @@ export class ModelPanelView {
     const m = model.manifest;
     const params = model.parameters?.total;
     // One compact line on the first screen; the rest waits behind "How it was trained".
+    const measure = MEASURES[model.dataset] ?? MEASURES.mnist;
     const accuracy = Number.isFinite(m?.test_accuracy)
-      ? `${percent(m.test_accuracy)} on ${m.test_n ? m.test_n.toLocaleString('en') : 'the'} MNIST test images (paper: 99.75 %), ` : '';
+      ? `${measure.what}${percent(m.test_accuracy)} on ${m.test_n ? m.test_n.toLocaleString('en') : 'the'} ${measure.on} `
+        + `(paper: ${measure.paper}), ` : '';
     const weights = model.untrained ? 'weights randomly initialised (--allow-untrained), '
       : m ? '' : 'trained weights without a manifest.json, ';
     setText(this.summary, `${model.name}: ${weights}${params ? `${(params / 1e6).toFixed(2)} M parameters, ` : ''}${accuracy}`
@@ -34,8 +42,8 @@ export class ModelPanelView {
     else if (!m) facts.push(['Weights', 'trained, but no manifest.json describes them']);
     if (m) {
       if (Number.isFinite(m.test_accuracy)) {
-        const n = m.test_n ? ` of ${m.test_n.toLocaleString('en')} MNIST test images` : '';
-        facts.push(['Test accuracy', `${percent(m.test_accuracy)}${n} (paper: 99.75 %)`]);
+        const n = m.test_n ? ` of ${m.test_n.toLocaleString('en')} ${measure.on}` : '';
+        facts.push([measure.label, `${percent(m.test_accuracy)}${n} (paper: ${measure.paper})`]);
       }
       facts.push(['Epochs', text(m.epochs)], ['Training time', duration(m.train_seconds_all_epochs ?? m.wall_time_seconds)],
         ['Trained on', text(m.device)], ['Precision', text(m.precision)], ['Optimizer', text(m.optimizer)],

@@ -1,7 +1,8 @@
 // Section "overlap": two gallery digits (or the walk's input) overlaid the MultiMNIST way, the second shifted
 // by up to 4 px; the composite the model saw, the two longest capsules' reconstructions drawn in two
 // colours over it and each alone, the 10 lengths as small bars, and one sentence on whether both digits
-// were found. Reports choices, shifts and "random pair" through callbacks; the server computes everything.
+// were found; with a MultiMNIST model also the single-digit model's composite, overlay and sentence for the
+// same pair. Reports choices, shifts and "random pair" through callbacks; the server computes everything.
 
 import { grayscale } from '../colormap.js';
 import { $, el, fmt, setText } from '../dom.js';
@@ -30,6 +31,10 @@ const RAMPS = COLORS.map(ramp);
 // input, a, b: side × side values in [0, 1]. Each pixel: the dimmed grey input, covered by the reconstructions'
 // colours in proportion to the stronger one; the colour is the a/b-weighted sum of the two.
 function drawOverlay(canvas, input, a, b, side) {
+  if (canvas.width !== side || canvas.height !== side) {
+    canvas.width = side;
+    canvas.height = side;
+  }
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(side, side);
   const out = img.data;
@@ -64,6 +69,11 @@ export class OverlapView {
     this.reconCaptions = [$('#overlap-reconstruction-0-caption', root), $('#overlap-reconstruction-1-caption', root)];
     this.legend = $('#overlap-legend', root);
     this.bars = $('#overlap-lengths', root);
+    this.compare = {
+      box: $('#overlap-compare', root), verdict: $('#overlap-compare-verdict', root),
+      input: $('#overlap-compare-input', root), overlay: $('#overlap-compare-overlay', root),
+      legend: $('#overlap-compare-legend', root),
+    };
     this.first.addEventListener('change', () => actions.first(this.first.value));
     this.second.addEventListener('change', () => actions.second(this.second.value));
     this.shift.forEach((slider, axis) => slider.addEventListener('input', () => actions.shift(axis, Number(slider.value))));
@@ -86,12 +96,41 @@ export class OverlapView {
       if (Number(slider.value) !== shift[axis]) slider.value = String(shift[axis]);
       setText(slider.nextElementSibling, `${shift[axis]} px`);
     });
-    setText(this.verdict, error ?? (busy && !result ? 'analyzing the pair…' : this.#verdict(result)));
+    setText(this.verdict, error ?? (busy && !result ? 'analyzing the pair…' : verdict(result)));
     this.verdict.classList.toggle('is-error', Boolean(error));
     // The verdict keeps the last pair's words while a new one is computed; aria-busy says it is coming.
     this.root.setAttribute('aria-busy', String(Boolean(busy)));
     if (result && result !== this.last.result) this.#draw(result);
+    this.#compare(data.compare);
     this.last = data;
+  }
+
+  // compare: {wanted, result, busy, error}: the single-digit model on the same pair, at its own input size.
+  #compare(c) {
+    const box = this.compare;
+    box.box.hidden = !c?.wanted;
+    if (!c?.wanted) return;
+    setText(box.verdict, c.error ?? (c.busy && !c.result ? 'asking the single-digit model…'
+      : c.result ? `The single-digit model: ${lowerFirst(verdict(c.result))}` : 'The same pair, on the single-digit model.'));
+    box.verdict.classList.toggle('is-error', Boolean(c.error));
+    box.box.setAttribute('aria-busy', String(Boolean(c.busy)));
+    if (!c.result || c.result === this.last.compare?.result) return;
+    const r = c.result;
+    const [side] = r.input.shape; // its own canvas, not this model's
+    const pixels = side * side;
+    drawImage(box.input, r.input.data, side, side, grayscale, 0, 1);
+    drawOverlay(box.overlay, r.input.data, r.reconstructions.data.subarray(0, pixels),
+      r.reconstructions.data.subarray(pixels), side);
+    this.#legend(box.legend, r);
+  }
+
+  #legend(node, r) {
+    const swatch = (color, text) => el('span', { class: 'ov-key' }, this.#swatch(color), text);
+    node.replaceChildren(
+      swatch(COLORS[0], `capsule ${r.top2[0].digit}`),
+      swatch(COLORS[1], `capsule ${r.top2[1].digit}`),
+      swatch(BOTH, 'both'),
+    );
   }
 
   #options(samples) {
@@ -121,12 +160,7 @@ export class OverlapView {
       const which = k === 0 ? 'Longest' : 'Second-longest';
       setText(this.reconCaptions[k], `${which} capsule: ${t.digit} (|v| ${fmt(t.length, 2)}), decoded alone.`);
     });
-    const swatch = (color, text) => el('span', { class: 'ov-key' }, this.#swatch(color), text);
-    this.legend.replaceChildren(
-      swatch(COLORS[0], `capsule ${r.top2[0].digit}`),
-      swatch(COLORS[1], `capsule ${r.top2[1].digit}`),
-      swatch(BOTH, 'both'),
-    );
+    this.#legend(this.legend, r);
     this.#updateBars(r);
   }
 
@@ -160,30 +194,32 @@ export class OverlapView {
       setText(tag, r.labels.includes(d) ? 'in the input' : '');
     });
   }
-
-  // One plain sentence: did the two longest capsules name the two digits put in?
-  #verdict(r) {
-    if (!r) return 'Choose two digits.';
-    const [a, b] = r.top2.map((t) => t.digit);
-    const longest = `The two longest capsules are ${a} and ${b}`;
-    const known = r.labels.filter((l) => l !== null);
-    if (known.length === 0) return `${longest}; neither input has a known label.`;
-    if (known.length === 2 && known[0] === known[1]) {
-      return `${longest}. Both inputs are ${known[0]}s, and there is one capsule per class, so they can count as one digit at most.`;
-    }
-    const found = known.filter((l) => l === a || l === b);
-    const missed = known.filter((l) => l !== a && l !== b);
-    const len = (d) => `|v_${d}| = ${fmt(r.lengths[d], 2)}`;
-    if (known.length === 1) {
-      return found.length ? `${longest}: it found the ${known[0]} (the other input is the walk’s, with no known label).`
-        : `${longest}: it missed the ${known[0]} (${len(known[0])}); the other input is the walk’s, with no known label.`;
-    }
-    if (found.length === 2) {
-      const weak = known.find((d) => r.lengths[d] < PRESENT);
-      return weak === undefined ? `${longest}: the model found both digits, ${known[0]} and ${known[1]}.`
-        : `${longest}, the two digits put in, but the ${weak}'s capsule is short (${len(weak)}): the model is far from sure it is there.`;
-    }
-    if (found.length === 1) return `${longest}: the model found the ${found[0]} but missed the ${missed[0]} (${len(missed[0])}).`;
-    return `${longest}: the model found neither the ${known[0]} nor the ${known[1]}.`;
-  }
 }
+
+// One plain sentence: did the two longest capsules name the two digits put in?
+function verdict(r) {
+  if (!r) return 'Choose two digits.';
+  const [a, b] = r.top2.map((t) => t.digit);
+  const longest = `The two longest capsules are ${a} and ${b}`;
+  const known = r.labels.filter((l) => l !== null);
+  if (known.length === 0) return `${longest}; neither input has a known label.`;
+  if (known.length === 2 && known[0] === known[1]) {
+    return `${longest}. Both inputs are ${known[0]}s, and there is one capsule per class, so they can count as one digit at most.`;
+  }
+  const found = known.filter((l) => l === a || l === b);
+  const missed = known.filter((l) => l !== a && l !== b);
+  const len = (d) => `|v_${d}| = ${fmt(r.lengths[d], 2)}`;
+  if (known.length === 1) {
+    return found.length ? `${longest}: it found the ${known[0]} (the other input is the walk’s, with no known label).`
+      : `${longest}: it missed the ${known[0]} (${len(known[0])}); the other input is the walk’s, with no known label.`;
+  }
+  if (found.length === 2) {
+    const weak = known.find((d) => r.lengths[d] < PRESENT);
+    return weak === undefined ? `${longest}: the model found both digits, ${known[0]} and ${known[1]}.`
+      : `${longest}, the two digits put in, but the ${weak}'s capsule is short (${len(weak)}): the model is far from sure it is there.`;
+  }
+  if (found.length === 1) return `${longest}: the model found the ${found[0]} but missed the ${missed[0]} (${len(missed[0])}).`;
+  return `${longest}: the model found neither the ${known[0]} nor the ${known[1]}.`;
+}
+
+const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);

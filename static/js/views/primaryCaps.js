@@ -1,4 +1,4 @@
-// Section "primary_caps": the lengths of the 1152 primary capsules (32 types x 6x6) on a canvas grid.
+// Section "primary_caps": the lengths of the primary capsules (32 types x G x G: 6x6 or 10x10) on a canvas grid.
 // Hovering (or arrow keys on the focused grid) picks one capsule: its 8-D vector as bars and numbers,
 // and its 17x17 receptive field outlined on the input image.
 
@@ -24,7 +24,7 @@ export class PrimaryCapsView {
     this.last = {};
   }
 
-  // data: {input: decoded (28,28), lengths: decoded (32,6,6), vectors: decoded (32,6,6,8)} or nulls,
+  // data: {input: decoded (S,S), lengths: decoded (32,G,G), vectors: decoded (32,G,G,8)} or nulls,
   // field: the receptive field geometry {size, stride} from /api/model, or null while unknown
   render({ input, lengths, vectors, field }) {
     if (lengths === this.last.lengths && input === this.last.input && field === this.last.field) return;
