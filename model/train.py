@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import logging
 import math
 import os
-import platform
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,37 +25,19 @@ from tqdm import tqdm
 
 from . import mnist, multimnist
 from .capsnet import CapsNet, CapsNetConfig, parameter_counts
+from .checkpoint import check_resumable, save_checkpoint
 from .device import pick_device
+from .distributed import rank_checksums, setup_distributed
 from .evaluate import metrics, predict
 from .losses import capsule_loss
 from .precision import resolve_precision
+from .release import write_release
 from .transfer import init_from
-from .weights import DEFAULT_WEIGHTS, MODELS_DIR, WeightsError, load_weights, save_weights, sha256
+from .weights import DEFAULT_WEIGHTS, MODELS_DIR, WeightsError, load_weights, sha256
 
 log = logging.getLogger("model.train")
 DEFAULT_CHECKPOINT_DIR = Path.home() / ".cache" / "capsnet-visualizer" / "checkpoints"
 DEFAULT_MULTIMNIST_WEIGHTS = MODELS_DIR / "multimnist" / "capsnet_multimnist.pt"
-# Arguments that change what is being trained: --resume refuses a checkpoint made with other values.
-RESUME_MUST_MATCH = ("dataset", "batch_size", "routing_iterations", "seed", "ema_decay", "pairs_per_epoch")
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: torch.device) -> Dist:
-    """torchrun sets WORLD_SIZE/RANK; without them this is a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return Dist()
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(rank=dist.get_rank(), world=dist.get_world_size())
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -204,29 +183,6 @@ def train_step(net, optimizer, scaler, x: torch.Tensor, y: torch.Tensor, target_
     return loss, out
 
 
-def check_resumable(ck: dict, config: CapsNetConfig, args) -> None:
-    """--resume continues the same training or refuses, naming the first field that differs."""
-    saved = CapsNetConfig.from_dict(ck["config"]) if "config" in ck else config
-    for field, value in config.to_dict().items():
-        if saved.to_dict().get(field) != value:
-            raise ValueError(f"--resume: the checkpoint's model has {field}={saved.to_dict().get(field)!r}, these "
-                             f"arguments give {value!r}; use the checkpoint's arguments or another --checkpoint-dir")
-    old = ck.get("args", {})
-    for field in RESUME_MUST_MATCH:
-        if field in old and old[field] != getattr(args, field):
-            raise ValueError(f"--resume: the checkpoint was trained with --{field.replace('_', '-')} {old[field]!r}, "
-                             f"not {getattr(args, field)!r}; use the same value or another --checkpoint-dir")
-
-
-def save_checkpoint(path: Path, model, optimizer, epoch: int, history: list, args, ema=None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "history": history, "config": model.config.to_dict(), "args": vars(args),
-                **({"ema": ema.state_dict()} if ema is not None else {})}, tmp)
-    tmp.replace(path)
-
-
 def train(args) -> int:
     device = pick_device(args.device)
     if args.threads:
@@ -348,53 +304,6 @@ def train(args) -> int:
         write_release(ema.module if ema is not None else model, args, history, data_checksums, counts, device, time.time() - t_start, task,
                       provenance)
     return 0
-
-
-def rank_checksums(model: CapsNet, world: int) -> list[str]:
-    """sha256 of every rank's parameters, gathered on all ranks: DDP must leave them identical."""
-    h = hashlib.sha256()
-    for _, p in sorted(model.state_dict().items()):
-        h.update(p.detach().float().cpu().contiguous().numpy().tobytes())
-    gathered: list[str] = [""] * world
-    dist.all_gather_object(gathered, h.hexdigest())
-    return gathered
-
-
-def write_release(model, args, history, data_checksums, counts, device, seconds, task, provenance) -> None:
-    """The weights, the full test evaluation and the manifest the server and the page show."""
-    out = Path(args.out)
-    save_weights(model, out)
-    result = task.release_metrics(model)
-    cfg = model.config
-    manifest = {
-        "weights_file": out.name,
-        "sha256": sha256(out),
-        "dataset": args.dataset,
-        "architecture": f"CapsNet (Sabour, Frosst & Hinton 2017): Conv1 {cfg.conv1_channels}x{cfg.kernel_size}x{cfg.kernel_size}, "
-                        f"PrimaryCaps {cfg.primary_types}x{cfg.primary_dim}D on {cfg.primary_grid}x{cfg.primary_grid}, "
-                        f"DigitCaps {cfg.digit_count}x{cfg.digit_dim}D, decoder {cfg.decoder_hidden[0]}-{cfg.decoder_hidden[1]}-{cfg.image_size**2}",
-        "config": cfg.to_dict(),
-        "parameters": counts,
-        **result,
-        "epochs": len(history),
-        "epochs_planned": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer": f"Adam lr {args.lr}, x{args.lr_decay} per epoch in the last run (each epoch's rate in history.json)",
-        "augmentation": task.augmentation(),
-        "precision": args.precision,
-        "device": str(device),
-        "host": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "torch": torch.__version__,
-        "wall_time_seconds": round(seconds),  # this run only
-        "train_seconds_all_epochs": round(sum(h["train_seconds"] for h in history)),  # across resumed runs
-        "data": data_checksums,
-        "seed": args.seed,
-        "history_file": "history.json",
-    }
-    manifest.update(provenance)
-    out.with_name("manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    out.with_name("history.json").write_text(json.dumps(history, indent=2) + "\n")
-    log.info("wrote %s: test accuracy %.4f on %d", out, result["test_accuracy"], result["test_n"])
 
 
 def _stop_on_sigterm(signum, frame):
