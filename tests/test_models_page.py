@@ -5,6 +5,8 @@ walks through every section with its own sizes, and section 8 shows the single-d
 the same pair beside its own. Every test checks for console errors and requests leaving the machine."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import PAIR_IDS
 
@@ -78,6 +80,7 @@ def test_the_36x36_model_has_its_sizes_everywhere(multi_page):
     assert page.evaluate("[...document.querySelectorAll('#gallery canvas')].every((c) => c.width === 36)")
     # The analysis the page started with is the first pair, at 36x36.
     assert page.evaluate("document.body.dataset.source") == "sample"
+    assert re.fullmatch(r"digits \d and \d \(\|v\| [\d.]+, [\d.]+\)", page.locator("#nav-prediction").inner_text())
     assert page.locator('#overlap [data-dataset="mnist"]').is_hidden()
     assert "Both digits right" in page.locator("#model-facts").text_content()  # the model panel's measure
     assert "MultiMNIST test pairs" in text(page, "#model-summary")
