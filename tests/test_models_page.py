@@ -5,6 +5,8 @@ walks through every section with its own sizes, and section 8 shows the single-d
 the same pair beside its own. Every test checks for console errors and requests leaving the machine."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import PAIR_IDS
 
@@ -71,13 +73,15 @@ def test_the_36x36_model_has_its_sizes_everywhere(multi_page):
     assert sizes and all(w == h == 36 for _, w, h in sizes), sizes
     assert text(page, "#input-seen + figcaption").startswith("What the model sees: 36×36")
     assert "3200 capsules" in text(page, "#primary-title")
+    assert "36×36 canvas" in text(page, "#input .lede")
     # The gallery starts with the fixed test pairs, then the single digits, every thumbnail 36 px.
     first = page.locator("#gallery button").first
     assert "MultiMNIST test pair #0" in first.get_attribute("aria-label")
     assert page.evaluate("[...document.querySelectorAll('#gallery canvas')].every((c) => c.width === 36)")
     # The analysis the page started with is the first pair, at 36x36.
     assert page.evaluate("document.body.dataset.source") == "sample"
-    assert page.locator('[data-dataset="mnist"]').is_hidden()
+    assert re.fullmatch(r"digits \d and \d \(\|v\| [\d.]+, [\d.]+\)", page.locator("#nav-prediction").inner_text())
+    assert page.locator('#overlap [data-dataset="mnist"]').is_hidden()
     assert "Both digits right" in page.locator("#model-facts").text_content()  # the model panel's measure
     assert "MultiMNIST test pairs" in text(page, "#model-summary")
 
@@ -121,8 +125,8 @@ def test_section_8_shows_the_single_digit_model_beside(multi_page):
     # its composite is on its own 28x28 canvas; this model's on 36x36
     assert page.evaluate("document.querySelector('#overlap-compare-input').width") == 28
     assert page.evaluate("document.querySelector('#overlap-input').width") == 36
-    assert page.locator('[data-dataset="multimnist"]').is_visible()
-    assert "This model was trained on pairs" in text(page, '[data-dataset="multimnist"]')
+    assert page.locator('#overlap [data-dataset="multimnist"]').is_visible()
+    assert "This model was trained on pairs" in text(page, '#overlap [data-dataset="multimnist"]')
 
 
 def test_the_single_digit_model_shows_no_comparison(browser, models_server):
@@ -130,7 +134,7 @@ def test_the_single_digit_model_shows_no_comparison(browser, models_server):
     reveal(page, "#overlap")
     wait_until(page, "Number(document.body.dataset.overlaps || 0) >= 1", timeout=180)
     assert page.locator("#overlap-compare").is_hidden()
-    assert "This model never saw two digits at once" in text(page, '[data-dataset="mnist"]')
+    assert "This model never saw two digits at once" in text(page, '#overlap [data-dataset="mnist"]')
     assert page.evaluate("document.querySelector('#input-seen').width") == 28
     check_clean(page)
     page.context.close()

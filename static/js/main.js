@@ -40,10 +40,17 @@ import { createWalk } from './walk.js';
 // first because start() uses them).
 const FEATURES = [modelPanel, conv1, primaryCaps, routing, voteCloud, capsuleSteps, loss, digitCaps, equivariance, ablation, overlap, evidence];
 
-function showStatus(store) {
+// A MultiMNIST model's answer is two digits: its two longest capsules.
+function predicted(r, pairs) {
+  if (!pairs) return `prediction ${r.prediction} (|v| ${fmt(r.lengths[r.prediction], 2)})`;
+  const [a, b] = r.lengths.map((v, d) => [v, d]).sort((x, y) => y[0] - x[0]);
+  return `digits ${a[1]} and ${b[1]} (|v| ${fmt(a[0], 2)}, ${fmt(b[0], 2)})`;
+}
+
+function showStatus(store, pairs) {
   const a = store.get('analysis');
   const r = a.result;
-  const text = a.error ?? (r ? `prediction ${r.prediction} (|v| ${fmt(r.lengths[r.prediction], 2)})` : 'no input yet');
+  const text = a.error ?? (r ? predicted(r, pairs) : 'no input yet');
   setText($('#nav-prediction'), text);
   $('#nav-prediction').classList.toggle('is-error', Boolean(a.error));
   $('#busy').hidden = !a.busy;
@@ -74,7 +81,7 @@ async function start() {
   // awaited here: the walk starts without it.
   const models = createPicker($('#model-picker'), model.model);
   const walk = createWalk(store, shapes);
-  store.subscribe('analysis', () => showStatus(store));
+  store.subscribe('analysis', () => showStatus(store, model.dataset === 'multimnist'));
   const ctx = (feature, extra = {}) => ({ section: $(`#${feature.name}`), store, model, models, shapes, walk, ...extra });
   const inputFeature = input.create(ctx(input));
   const reconstructionFeature = reconstruction.create(ctx(reconstruction, { input: inputFeature }));
