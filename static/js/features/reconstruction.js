@@ -103,7 +103,7 @@ export function create({ section, store, model, shapes, walk, input }) {
       const perturbations = await runGrid(r.digit, r.vector.slice());
       if (perturbations && get().base === r.base) {
         store.set(name, { perturbations });
-        store.count('perturbations');
+        store.count('perturbations', { perturbationsPainter: perturbations.bitmap ? 'worker' : 'page' });
       }
     } catch (e) {
       store.set(name, { message: { text: `Could not compute the perturbation grid: ${e.message}`, isError: true } });
