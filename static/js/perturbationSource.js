@@ -7,16 +7,17 @@ import * as api from './api.js';
 
 // gap: white pixels between the unscaled tiles. Returns fn(digit, vector, {signal}) -> Promise of an answer.
 export function perturbationSource(shapes, gap) {
-  let worker = null;
-  try {
-    worker = new Worker(new URL('./perturbationWorker.js', import.meta.url), { type: 'module' });
-  } catch {
-    worker = null;
-  }
+  let worker; // started with the first grid asked for: a page never scrolled there never loads it
   const waiting = new Map(); // id -> {resolve, reject, digit, vector}
   let next = 0;
   const inPage = ({ digit, vector, resolve, reject }) => api.perturbations(digit, vector).then(resolve, reject);
-  if (worker) {
+  function start() {
+    try {
+      worker = new Worker(new URL('./perturbationWorker.js', import.meta.url), { type: 'module' });
+    } catch {
+      worker = null;
+      return;
+    }
     worker.onmessage = ({ data }) => {
       const call = waiting.get(data.id);
       if (!call) return;
@@ -34,6 +35,7 @@ export function perturbationSource(shapes, gap) {
     };
   }
   return (digit, vector, { signal } = {}) => {
+    if (worker === undefined) start();
     if (!worker) return api.perturbations(digit, vector, { signal });
     return new Promise((resolve, reject) => {
       const id = next++;
