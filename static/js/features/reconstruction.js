@@ -7,14 +7,16 @@
 // section is near or a reconstruction is asked for): slider events only update the state, and each
 // animation frame decodes the newest vector once and draws it. If the weights cannot be had, each vector
 // goes to POST /api/reconstruct instead. The grid (176 decodes, about 110 ms in the page against 8 ms in
-// torch on this 2-core machine) stays a server request, at most every GRID_INTERVAL_MS.
+// torch on this 2-core machine) stays a server request, at most every GRID_INTERVAL_MS, asked and
+// painted by a worker (perturbationSource.js).
 
 import * as api from '../api.js';
 import { createDecoder } from '../decoder.js';
 import { coalesce } from '../latest.js';
 import { whenNear } from '../nearby.js';
+import { perturbationSource } from '../perturbationSource.js';
 import { sliderRanges } from '../sliderRanges.js';
-import { ReconstructionView } from '../views/reconstruction.js';
+import { GRID_TILE_GAP, ReconstructionView } from '../views/reconstruction.js';
 import { createShare } from './reconstructionShare.js';
 
 export const name = 'reconstruction';
@@ -31,7 +33,7 @@ export function create({ section, store, model, shapes, walk, input }) {
   });
   const get = () => store.get(name);
   const runReconstruct = coalesce(api.reconstruct);
-  const runGrid = coalesce(api.perturbations);
+  const runGrid = coalesce(perturbationSource(shapes, GRID_TILE_GAP));
   let pending = null; // a shared state {digit, vector, from} for the next analysis
 
   // The in-page decoder: loaded once, on first need; null when its weights could not be had (then the
@@ -101,7 +103,7 @@ export function create({ section, store, model, shapes, walk, input }) {
       const perturbations = await runGrid(r.digit, r.vector.slice());
       if (perturbations && get().base === r.base) {
         store.set(name, { perturbations });
-        store.count('perturbations');
+        store.count('perturbations', { perturbationsPainter: perturbations.bitmap ? 'worker' : 'page' });
       }
     } catch (e) {
       store.set(name, { message: { text: `Could not compute the perturbation grid: ${e.message}`, isError: true } });

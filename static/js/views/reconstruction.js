@@ -7,14 +7,16 @@
 import { grayscale } from '../colormap.js';
 import { $, el, fmt, setText } from '../dom.js';
 import { downloadCanvas } from '../download.js';
-import { drawImage, fillTile } from '../draw.js';
+import { drawImage } from '../draw.js';
+import { tilesImage } from '../perturbationTiles.js';
 import { drawHistogram } from './sliderHistogram.js';
 
 const PNG_SCALE = 10; // the reconstruction is saved 10x (280×280 for MNIST)
 
 // Perturbation grid layout, in canvas pixels.
 const SCALE = 2;
-const GAP = 2; // a multiple of SCALE: the tiles are drawn unscaled, then scaled up together
+const GAP = 2; // a multiple of SCALE: the tiles are painted unscaled, GRID_TILE_GAP apart, then scaled up
+export const GRID_TILE_GAP = GAP / SCALE;
 const LEFT = 44;
 const TOP = 24;
 
@@ -114,38 +116,33 @@ export class ReconstructionView {
     downloadCanvas(canvas, name, scale);
   }
 
+  // perturbations: {bitmap, steps} (the unscaled tiles, painted by the grid's worker) or {images, steps}.
   #grid(perturbations) {
     if (!perturbations) return;
-    const { images, steps } = perturbations;
-    const { image: side, pixels, dim } = this.s;
-    const PITCH = side * SCALE + GAP;
-    const n = steps.length;
+    const { steps } = perturbations;
+    const PITCH = this.s.image * SCALE + GAP;
     const canvas = this.grid;
     const ctx = canvas.getContext('2d');
-    // The frame (size, labels) is drawn once per layout. A slider event only replaces the tiles: written
-    // unscaled into one ImageData (a quarter of the pixels), then scaled up in one drawImage (one tile
-    // canvas per image cost 176 uploads and draws per grid).
-    const layout = `${n}:${steps.join(',')}`;
+    // The frame (size, labels) is drawn once per layout; an update only replaces the tiles, painted
+    // unscaled (a quarter of the pixels) and scaled up in one drawImage.
+    const layout = steps.join(',');
     if (this.gridLayout !== layout) {
       this.gridLayout = layout;
-      canvas.width = LEFT + n * PITCH;
-      canvas.height = TOP + dim * PITCH;
+      canvas.width = LEFT + steps.length * PITCH;
+      canvas.height = TOP + this.s.dim * PITCH;
       this.#gridFrame(ctx, steps, PITCH);
-      this.tiles = document.createElement('canvas');
-      this.tiles.width = n * (PITCH / SCALE);
-      this.tiles.height = dim * (PITCH / SCALE);
-      this.tileImage = this.tiles.getContext('2d').createImageData(this.tiles.width, this.tiles.height);
-      this.tileImage.data.fill(255); // the gaps stay white
     }
-    const pitch = PITCH / SCALE;
-    for (let k = 0; k < dim; k++) {
-      for (let s = 0; s < n; s++) {
-        fillTile(this.tileImage, images.data, (k * n + s) * pixels, side, side, 1, s * pitch, k * pitch, grayscale, 0, 1);
-      }
+    let tiles = perturbations.bitmap;
+    if (!tiles) {
+      const img = tilesImage(this.s, perturbations.images.data, steps.length, GRID_TILE_GAP);
+      this.tiles ??= document.createElement('canvas');
+      [this.tiles.width, this.tiles.height] = [img.width, img.height];
+      this.tiles.getContext('2d').putImageData(img, 0, 0);
+      tiles = this.tiles;
     }
-    this.tiles.getContext('2d').putImageData(this.tileImage, 0, 0);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.tiles, LEFT, TOP, this.tiles.width * SCALE, this.tiles.height * SCALE);
+    ctx.drawImage(tiles, LEFT, TOP, tiles.width * SCALE, tiles.height * SCALE);
+    perturbations.bitmap?.close(); // drawn once: this answer is never drawn again
   }
 
   #gridFrame(ctx, steps, PITCH) {
