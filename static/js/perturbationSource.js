@@ -40,7 +40,7 @@ export function perturbationSource(shapes, gap) {
     return new Promise((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject, digit, vector });
-      worker.postMessage({ id, digit, vector, shapes, gap });
+      worker.postMessage({ id, model: api.currentModel(), digit, vector, shapes, gap });
     });
   };
 }
