@@ -16,11 +16,13 @@ Prints each measure with its budget (DESIGN.md, issue 11):
 - bytes moved on the first load of / (encoded, as on the wire, until the first analysis has rendered and
   the network has been idle for a second). Budget: <= 1.5 MB.
 
-    python bench/ui_latency.py                      # the shipped weights/capsnet_mnist.pt
+    python bench/ui_latency.py                      # the shipped weights/mnist/capsnet_mnist.pt
     python bench/ui_latency.py --allow-untrained    # a random model, while no trained weights exist
     python bench/ui_latency.py --loads 0 --strokes 0  # the slider only
 
-Lighthouse's scores are bench/lighthouse.py's. Exits 1 when a budget is missed. Quote `uptime` with it.
+Then, unless --no-lighthouse, Lighthouse's scores, total blocking time and layout shift of / and /report
+(desktop), from bench/lighthouse.py (needs `npm install --prefix bench`). Exits 1 when a budget is
+missed. Quote `uptime` with it.
 """
 from __future__ import annotations
 
@@ -133,6 +135,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--strokes", type=int, default=10, help="strokes to time, 0 to skip (default: %(default)s)")
     ap.add_argument("--drag-seconds", type=float, default=4.0, help="how long to drive a slider (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=2, help="server worker threads (default: %(default)s)")
+    ap.add_argument("--no-lighthouse", action="store_true",
+                    help="skip the Lighthouse scores at the end (bench/lighthouse.py, desktop, both pages)")
     return ap.parse_args(argv)
 
 
@@ -225,7 +229,19 @@ def main(argv=None) -> int:
           f"{len(drag['latencies'])} of them drawn, decoder: {drag['decoder']}; the page's own hook: "
           f"{len(drag['hooked'])} reconstructions, p95 {p95(drag['hooked']):.1f} ms (a frame late); "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-    return 0 if all(ok for *_, ok in rows) else 1
+    ok = all(ok for *_, ok in rows)
+    if not args.no_lighthouse and weights:
+        # The page's other budgets (scores, blocking time, layout shift) come from Lighthouse: its own script,
+        # run here too so that one command prints every budget of the page.
+        sys.path.insert(0, str(ROOT / "bench"))
+        import lighthouse
+
+        if not lighthouse.LIGHTHOUSE.exists():
+            print(f"Lighthouse: {lighthouse.LIGHTHOUSE} not found (npm install --prefix bench); scores not measured")
+            return 1
+        print()
+        ok = lighthouse.main(["--weights", weights, "--preset", "desktop"]) == 0 and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
