@@ -153,3 +153,18 @@ def wait_for_chart(page, selector: str, timeout: float = 120.0) -> None:
     with the first chart)."""
     reveal(page, selector)
     wait_until(page, f"document.querySelectorAll({selector!r} + ' .main-svg').length > 0", timeout)
+
+
+def open_reconstruction(browser, url, route=None):
+    """A fresh 1366 px page, after its first analysis, scrolled to the reconstruction section (which loads
+    the decoder and asks for the grid only when near). route: (pattern, handler) to intercept, or None."""
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.set_default_timeout(300_000)
+    watch(page)
+    if route:
+        page.route(*route)
+    page.goto(url, wait_until="domcontentloaded")
+    wait_for_analysis(page, 1)
+    reveal(page, "#reconstruction")
+    return page
+

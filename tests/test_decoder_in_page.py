@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_helpers import reveal, wait_for_analysis, wait_until, watch
+from browser_helpers import open_reconstruction, wait_until
 from model.weights import load_weights
 from test_page import canvas_pixels, check_clean
 
@@ -47,16 +47,7 @@ def torch_decode(model, digits, vectors) -> np.ndarray:
 
 
 def open_page(browser, url, route_decoder=None):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(300_000)
-    watch(page)
-    if route_decoder:
-        page.route("**/api/decoder", route_decoder)
-    page.goto(url, wait_until="domcontentloaded")
-    wait_for_analysis(page, 1)
-    reveal(page, "#reconstruction")
-    return page
+    return open_reconstruction(browser, url, ("**/api/decoder", route_decoder) if route_decoder else None)
 
 
 def slider_state(page) -> tuple[int, np.ndarray]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.encoding import decode
-from browser_helpers import reveal, wait_for_analysis, wait_until, watch
+from browser_helpers import open_reconstruction, wait_until
 from test_page import canvas_pixels, check_clean
 
 pytestmark = pytest.mark.browser
@@ -21,15 +21,7 @@ LEFT, TOP, SCALE, PITCH = 44, 24, 2, 58
 
 
 def open_grid(browser, url, route=None):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(300_000)
-    watch(page)
-    if route:
-        page.route(*route)
-    page.goto(url, wait_until="domcontentloaded")
-    wait_for_analysis(page, 1)
-    reveal(page, "#reconstruction")
+    page = open_reconstruction(browser, url, route)
     wait_until(page, "Number(document.body.dataset.perturbations || 0) >= 1")
     return page
 
