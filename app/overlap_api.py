@@ -1,5 +1,5 @@
 """POST /api/overlap: two digits overlaid the MultiMNIST way, the two longest capsules and each one's
-reconstruction (README.md, "Explorer endpoints and options"). Parse, call model/overlap.py, return."""
+reconstruction (README.md, "Transforms, sweeps, votes, evidence and overlap"). Parse, call model/overlap.py, return."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request

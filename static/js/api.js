@@ -147,7 +147,7 @@ export async function analyze(source, { iterations, uniformRouting = false }, { 
   return decodeAnalysis(await postJson('/api/analyze', { ...body, iterations, uniform_routing: uniformRouting }, signal));
 }
 
-// The equivariance section (README "Explorer endpoints and options"). source: {image} | {sample} | {pixels}
+// The equivariance section (README "Transforms, sweeps, votes, evidence and overlap"). source: {image} | {sample} | {pixels}
 // (JSON only: a file source is sent as the pixels the model saw); transform: {rotate, shift_x, ...}.
 export async function analyzeTransformed(source, transform, { iterations, uniformRouting = false }, { signal } = {}) {
   const body = await postJson('/api/analyze', { ...source, transform, iterations, uniform_routing: uniformRouting }, signal);
