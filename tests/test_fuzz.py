@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from test_api_errors import DIGIT, PIXELS, SAMPLE, png_declaring
-from test_preprocess import _gray_tiff
+from test_image_formats import _gray_tiff
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck),
                 max_examples=250)
